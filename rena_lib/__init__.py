@@ -22,6 +22,7 @@ for _k, _v in {
     "ABSL_MIN_LOG_LEVEL": "3",
     "GRPC_VERBOSITY": "ERROR",
     "KERAS_BACKEND": "tensorflow",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
 }.items():
     _os.environ.setdefault(_k, _v)
 
