@@ -81,15 +81,16 @@ def from_paper_notation(text: str, task: str, granularity: str = "layer", stack:
         raise ValueError(f"unknown task {task!r}; choose one of {tuple(TASKS)}")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("empty architecture notation")
-    layers: list[Layer] = []
+    tokens = []
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
             raise ValueError(f"malformed notation at character {pos}: {text[pos : pos + 20]!r}")
+        tokens.append(m.groups())
         pos = m.end()
-        name, args, at = m.group(1), m.group(2), m.group(3)
-        index = len(layers) + 1
+    layers: list[Layer] = []
+    for index, (name, args, at) in enumerate(tokens, start=1):
         kind = _ALIASES.get(name.lower())
         if kind is None:
             raise ValueError(f"layer {index}: unknown layer name {name!r} in notation")
