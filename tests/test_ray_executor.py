@@ -13,17 +13,13 @@ import pytest
 
 from rena_lib.evaluation import EvalResult
 from rena_lib.executors import LocalExecutor, get_executor
-
-pytest.importorskip("ray", reason='the Ray tests need the "ray" extra: pip install "rena-lib[ray]"')
-
-from rena_lib.ray_executor import RayExecutor  # noqa: E402
+from rena_lib.ray_executor import RayExecutor
 
 
 @pytest.fixture(scope="module")
 def ray_executor() -> Any:
     """A RayExecutor on a local 2-CPU Ray on loopback, shared by the module and shut down after it."""
-    import ray
-
+    ray = pytest.importorskip("ray", reason='the Ray tests need the "ray" extra: pip install "rena-lib[ray]"')
     if ray.is_initialized():
         pytest.skip("another Ray is already running in this process")
     # the evaluators below live in this test module, which Ray's workers cannot import: send them by value
