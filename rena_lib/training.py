@@ -1,0 +1,407 @@
+"""Child training: budgets, the paper's optimisers, train-a-child, and the CIFAR-10 / KWS evaluators.
+
+Keras and TensorFlow are imported lazily, so budgets and evaluators can be built and pickled (for Ray
+workers) without paying the TensorFlow import; datasets load on a child's first evaluation in a process.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
+
+from rena_lib.evaluation import EvalResult
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = [
+    "TASKS",
+    "Budget",
+    "CifarEvaluator",
+    "KwsEvaluator",
+    "cifar_optimizer",
+    "kws_optimizer",
+    "train_child",
+]
+
+TASKS = ("cifar10", "kws")
+
+# Section 5.1.1: SGD with Nesterov momentum and cosine annealing with warm restarts (SGDR).
+CIFAR_LR_MAX, CIFAR_LR_MIN, CIFAR_T0_EPOCHS, CIFAR_T_MUL = 0.05, 0.001, 10, 2.0
+CIFAR_MOMENTUM = 0.9  # not stated in the paper; the usual value
+# Appendix B: Adam, learning rate 0.001 multiplied by 0.2 every 10,000 iterations.
+KWS_LR, KWS_DECAY_RATE, KWS_DECAY_STEPS = 0.001, 0.2, 10_000
+# Appendix B gives the schedule but not the length: 30,000 iterations (three 10,000-step stages) as in
+# the KWS baselines the paper compares with (Zhang et al. 2017, ML-KWS-for-MCU).
+KWS_PAPER_STEPS = 30_000
+
+
+def _check_task(task: str) -> str:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
+    return task
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much training a child gets; plain data with a JSON round trip.
+
+    epochs: passes over the (possibly reduced) training set; steps, when set, is the total number of
+    optimiser steps instead (epochs = ceil(steps / steps per epoch)). data_fraction and
+    max_train_examples shrink the training set (a seeded subset); max_eval_examples caps the validation
+    and test sets (the first ones, for speed at smoke scale).
+    """
+
+    task: str
+    epochs: int
+    batch_size: int
+    data_fraction: float = 1.0
+    max_train_examples: int | None = None
+    max_eval_examples: int | None = None
+    steps: int | None = None
+    augment: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_task(self.task)
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+        if not 0.0 < self.data_fraction <= 1.0:
+            raise ValueError(f"data_fraction must be in (0, 1], got {self.data_fraction}")
+
+    @classmethod
+    def smoke(cls, task: str) -> Budget:
+        """A budget that trains a small child in seconds on 2 CPU cores (far below paper accuracy)."""
+        if _check_task(task) == "cifar10":
+            return cls(task, epochs=3, batch_size=64, max_train_examples=2000, max_eval_examples=1000)
+        return cls(task, epochs=6, batch_size=64)
+
+    @classmethod
+    def paper(cls, task: str) -> Budget:
+        """The paper's budget: 150 epochs on CIFAR-10 (5.1.1); 30,000 Adam steps of 128 for KWS (Appendix B)."""
+        if _check_task(task) == "cifar10":
+            return cls(task, epochs=150, batch_size=128)
+        return cls(task, epochs=1, batch_size=128, steps=KWS_PAPER_STEPS)
+
+    def replace(self, **changes: Any) -> Budget:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def train_size(self, available: int) -> int:
+        """Training examples used out of `available`."""
+        n = max(1, math.floor(available * self.data_fraction))
+        return min(n, self.max_train_examples) if self.max_train_examples else n
+
+    def num_epochs(self, steps_per_epoch: int) -> int:
+        """Epochs to run for a given number of steps per epoch."""
+        return max(1, math.ceil(self.steps / steps_per_epoch)) if self.steps else self.epochs
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Budget:
+        """Inverse of to_dict (unknown keys are an error)."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown Budget fields: {sorted(unknown)}")
+        return cls(**d)
+
+    def to_json(self) -> str:
+        """JSON text."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Budget:
+        """Inverse of to_json."""
+        return cls.from_dict(json.loads(text))
+
+
+def cifar_optimizer(steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """SGD, Nesterov momentum, CosineDecayRestarts (lmax 0.05, lmin 0.001, T0 10 epochs, Tmul 2)."""
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecayRestarts(
+        initial_learning_rate=CIFAR_LR_MAX,
+        first_decay_steps=CIFAR_T0_EPOCHS * steps_per_epoch,
+        t_mul=CIFAR_T_MUL,
+        m_mul=1.0,
+        alpha=CIFAR_LR_MIN / CIFAR_LR_MAX,
+    )
+    return keras.optimizers.SGD(learning_rate=schedule, momentum=CIFAR_MOMENTUM, nesterov=True)
+
+
+def kws_optimizer(steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
+    """Adam, learning rate 0.001 multiplied by 0.2 every 10,000 steps (staircase ExponentialDecay)."""
+    import keras
+
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        KWS_LR, decay_steps=KWS_DECAY_STEPS, decay_rate=KWS_DECAY_RATE, staircase=True
+    )
+    return keras.optimizers.Adam(learning_rate=schedule)
+
+
+def _epoch_timer():
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        """Wall time of every epoch, and the batch at which TerminateOnNaN fired (if it did)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.times: list[float] = []
+            self.nan_batch: int | None = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.times.append(time.perf_counter() - self._t)
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and self.nan_batch is None and not math.isfinite(float(loss)):
+                self.nan_batch = batch
+
+    return EpochTimer()
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import tensorflow as tf
+
+    return isinstance(exc, MemoryError | tf.errors.ResourceExhaustedError)
+
+
+def train_child(
+    model_fn: Callable[[], keras.Model],
+    data: Any,
+    budget: Budget,
+    *,
+    optimizer_fn: Callable[[int], keras.optimizers.Optimizer],
+    with_test: bool = False,
+    verbose: int = 0,
+) -> EvalResult:
+    """Build, train and evaluate one child; a build error, NaN loss or OOM becomes a failed EvalResult.
+
+    data provides train_dataset(...), eval_dataset(...), num_classes and input_shape (Cifar10Data,
+    SpeechCommandsData). Data errors are not the child's fault and propagate. Keras state is cleared
+    before and after, and the seed is set (keras.utils.set_random_seed) before building.
+    """
+    import keras
+
+    t_start = time.perf_counter()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(budget.seed)
+    n_avail = len(data.labels("train")) if hasattr(data, "labels") else len(data.split("train")[1])
+    train_ds, n_train = data.train_dataset(
+        budget.batch_size, seed=budget.seed, augment=budget.augment, num_examples=budget.train_size(n_avail)
+    )
+    val_ds = data.eval_dataset("validation", 512, max_examples=budget.max_eval_examples)
+    test_ds = data.eval_dataset("test", 512, max_examples=budget.max_eval_examples) if with_test else None
+    steps_per_epoch = math.ceil(n_train / budget.batch_size)
+    epochs = budget.num_epochs(steps_per_epoch)
+    timings = {"data_s": time.perf_counter() - t_start}
+    base = {"train_examples": n_train, "batch_size": budget.batch_size, "steps_per_epoch": steps_per_epoch}
+
+    def failed(reason: str, stage: str) -> EvalResult:
+        return EvalResult.failure(
+            reason, wall_time=time.perf_counter() - t_start, stage=stage, **base, timings=timings
+        )
+
+    model = None
+    try:
+        t = time.perf_counter()
+        try:
+            model = model_fn()
+            _check_io(model, data)
+        except Exception as exc:
+            if _is_oom(exc):
+                return failed(f"out of memory while building: {type(exc).__name__}: {exc}", "build")
+            return failed(f"build failed: {type(exc).__name__}: {exc}", "build")
+        timings["build_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        model.compile(
+            optimizer=optimizer_fn(steps_per_epoch),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        )
+        timings["compile_s"] = time.perf_counter() - t
+        timer = _epoch_timer()
+        try:
+            history = model.fit(
+                train_ds, epochs=epochs, verbose=verbose, callbacks=[keras.callbacks.TerminateOnNaN(), timer]
+            ).history
+        except Exception as exc:
+            if _is_oom(exc):
+                return failed(f"out of memory while training: {type(exc).__name__}: {exc}", "train")
+            return failed(f"training failed: {type(exc).__name__}: {str(exc)[:500]}", "train")
+        timings["first_epoch_s"] = timer.times[0] if timer.times else 0.0
+        steady = timer.times[1:]
+        timings["steady_epoch_s"] = sum(steady) / len(steady) if steady else timings["first_epoch_s"]
+        losses = [float(x) for x in history.get("loss", [])]
+        if timer.nan_batch is not None or not losses or not all(map(math.isfinite, losses)):
+            return failed(
+                f"non-finite training loss (epoch {len(timer.times)}, batch {timer.nan_batch})", "train"
+            )
+
+        t = time.perf_counter()
+        val = model.evaluate(val_ds, verbose=0, return_dict=True)
+        test = model.evaluate(test_ds, verbose=0, return_dict=True) if test_ds is not None else None
+        timings["eval_s"] = time.perf_counter() - t
+        if not math.isfinite(float(val["loss"])):
+            return failed(f"non-finite validation loss {val['loss']}", "eval")
+        extras = {
+            **base,
+            "params": int(model.count_params()),
+            "final_loss": losses[-1],
+            "train_accuracy": float(history["accuracy"][-1]),
+            "val_loss": float(val["loss"]),
+            "timings": timings,
+        }
+        if test is not None:
+            extras["test_loss"] = float(test["loss"])
+        return EvalResult(
+            performance=float(val["accuracy"]),
+            test_accuracy=None if test is None else float(test["accuracy"]),
+            epochs=len(losses),
+            wall_time=time.perf_counter() - t_start,
+            extras=extras,
+        )
+    finally:
+        del model
+        keras.backend.clear_session()
+        gc.collect()
+
+
+def _check_io(model: keras.Model, data: Any) -> None:
+    """The model must map data.input_shape to num_classes logits."""
+    in_shape = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
+    if in_shape is not None and in_shape != tuple(data.input_shape):
+        raise ValueError(f"model input shape {in_shape}, expected {tuple(data.input_shape)}")
+    out = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
+    if out is not None and out != data.num_classes:
+        raise ValueError(f"model outputs {out} classes, expected {data.num_classes}")
+
+
+def _default_build(spec: Any) -> keras.Model:
+    from rena_lib.arch import build
+
+    return build(spec)
+
+
+class _ChildEvaluator:
+    """spec -> trained child -> EvalResult; picklable, with the dataset loaded lazily in each process."""
+
+    task = ""
+
+    def __init__(
+        self,
+        budget: Budget | None,
+        data: Any,
+        *,
+        with_test: bool = False,
+        model_fn: Callable[[Any], keras.Model] | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.budget = Budget.smoke(self.task) if budget is None else budget
+        if self.budget.task != self.task:
+            raise ValueError(f"{type(self).__name__} needs a {self.task!r} budget, got {self.budget.task!r}")
+        self.data = data  # lightweight settings; its loaded arrays are dropped when pickled
+        self.with_test = with_test
+        self.model_fn = model_fn
+        self.verbose = verbose
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(budget={self.budget}, with_test={self.with_test})"
+
+    def prepare(self) -> _ChildEvaluator:
+        """Load the data now (fail fast on a bad dataset folder) instead of at the first child."""
+        self.data.eval_dataset("validation", 512)
+        return self
+
+    def optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+        """The task's optimiser (with its learning-rate schedule)."""
+        raise NotImplementedError
+
+    def evaluate_model(self, model_fn: Callable[[], keras.Model] | keras.Model) -> EvalResult:
+        """Train and evaluate a Keras model (or a zero-argument factory of one) under this budget."""
+        factory = model_fn if callable(model_fn) and not hasattr(model_fn, "fit") else (lambda: model_fn)
+        return train_child(
+            factory,
+            self.data,
+            self.budget,
+            optimizer_fn=self.optimizer,
+            with_test=self.with_test,
+            verbose=self.verbose,
+        )
+
+    def __call__(self, spec: Any) -> EvalResult:
+        """Build spec (rena_lib.arch.build, or model_fn), train it under the budget, evaluate it."""
+        spec_task = getattr(spec, "task", None)
+        if spec_task is not None and spec_task != self.task:
+            return EvalResult.failure(f"spec for task {spec_task!r} given to the {self.task!r} evaluator")
+        build = self.model_fn or _default_build
+        result = self.evaluate_model(lambda: build(spec))
+        result.extras["budget"] = self.budget.to_dict()
+        return result
+
+
+class CifarEvaluator(_ChildEvaluator):
+    """CIFAR-10 child evaluator (section 5.1): validation accuracy after training under a budget."""
+
+    task = "cifar10"
+
+    def __init__(
+        self,
+        budget: Budget | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        with_test: bool = False,
+        model_fn: Callable[[Any], keras.Model] | None = None,
+        validation_fraction: float = 0.1,
+        verbose: int = 0,
+    ) -> None:
+        from rena_lib.data.cifar10 import Cifar10Data
+
+        data = Cifar10Data(data_dir, validation_fraction=validation_fraction)
+        super().__init__(budget, data, with_test=with_test, model_fn=model_fn, verbose=verbose)
+
+    def optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+        """SGD + Nesterov with cosine warm restarts."""
+        return cifar_optimizer(steps_per_epoch)
+
+
+class KwsEvaluator(_ChildEvaluator):
+    """Speech Commands 12-class child evaluator (section 5.2, Appendix B)."""
+
+    task = "kws"
+
+    def __init__(
+        self,
+        budget: Budget | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        with_test: bool = False,
+        model_fn: Callable[[Any], keras.Model] | None = None,
+        split_salt: str = "",
+        eval_noise: bool = False,
+        cache_dir: str | os.PathLike[str] | None = None,
+        verbose: int = 0,
+    ) -> None:
+        from rena_lib.data.speech_commands import SpeechCommandsData
+
+        data = SpeechCommandsData(data_dir, split_salt=split_salt, eval_noise=eval_noise, cache_dir=cache_dir)
+        super().__init__(budget, data, with_test=with_test, model_fn=model_fn, verbose=verbose)
+
+    def optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+        """Adam with the staircase decay of Appendix B."""
+        return kws_optimizer(steps_per_epoch)
