@@ -26,7 +26,9 @@ __all__ = [
     "CifarEvaluator",
     "KwsEvaluator",
     "cifar_optimizer",
+    "cifar_schedule",
     "kws_optimizer",
+    "kws_schedule",
     "train_child",
 ]
 
@@ -125,28 +127,42 @@ class Budget:
         return cls.from_dict(json.loads(text))
 
 
-def cifar_optimizer(steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """SGD, Nesterov momentum, CosineDecayRestarts (lmax 0.05, lmin 0.001, T0 10 epochs, Tmul 2)."""
+def cifar_schedule(steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    """SGDR: CosineDecayRestarts from 0.05 to 0.001, first cycle 10 epochs, each next one twice as long."""
     import keras
 
-    schedule = keras.optimizers.schedules.CosineDecayRestarts(
+    return keras.optimizers.schedules.CosineDecayRestarts(
         initial_learning_rate=CIFAR_LR_MAX,
         first_decay_steps=CIFAR_T0_EPOCHS * steps_per_epoch,
         t_mul=CIFAR_T_MUL,
         m_mul=1.0,
         alpha=CIFAR_LR_MIN / CIFAR_LR_MAX,
     )
-    return keras.optimizers.SGD(learning_rate=schedule, momentum=CIFAR_MOMENTUM, nesterov=True)
+
+
+def cifar_optimizer(steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """SGD with Nesterov momentum on the cifar_schedule (section 5.1.1)."""
+    import keras
+
+    return keras.optimizers.SGD(
+        learning_rate=cifar_schedule(steps_per_epoch), momentum=CIFAR_MOMENTUM, nesterov=True
+    )
+
+
+def kws_schedule() -> keras.optimizers.schedules.LearningRateSchedule:
+    """0.001 multiplied by 0.2 every 10,000 steps (staircase ExponentialDecay, Appendix B)."""
+    import keras
+
+    return keras.optimizers.schedules.ExponentialDecay(
+        KWS_LR, decay_steps=KWS_DECAY_STEPS, decay_rate=KWS_DECAY_RATE, staircase=True
+    )
 
 
 def kws_optimizer(steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
-    """Adam, learning rate 0.001 multiplied by 0.2 every 10,000 steps (staircase ExponentialDecay)."""
+    """Adam on the kws_schedule (Appendix B); steps_per_epoch is unused (same signature as cifar_optimizer)."""
     import keras
 
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        KWS_LR, decay_steps=KWS_DECAY_STEPS, decay_rate=KWS_DECAY_RATE, staircase=True
-    )
-    return keras.optimizers.Adam(learning_rate=schedule)
+    return keras.optimizers.Adam(learning_rate=kws_schedule())
 
 
 def _epoch_timer():
@@ -238,7 +254,11 @@ def train_child(
         timer = _epoch_timer()
         try:
             history = model.fit(
-                train_ds, epochs=epochs, verbose=verbose, callbacks=[keras.callbacks.TerminateOnNaN(), timer]
+                train_ds,
+                epochs=epochs,
+                shuffle=False,  # the dataset shuffles itself, seeded
+                verbose=verbose,
+                callbacks=[keras.callbacks.TerminateOnNaN(), timer],
             ).history
         except Exception as exc:
             if _is_oom(exc):
