@@ -126,6 +126,7 @@ def test_failing_children_do_not_break_the_next_one(kws_eval):
 
     nan = ev.evaluate_model(nan_kws)
     assert nan.failed and "non-finite" in nan.reason
+
     def out_of_memory():
         raise MemoryError("simulated")
 
