@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -156,11 +155,10 @@ def test_export_a_trained_kws_child_with_the_kws_evaluator(log, tmp_path, data_d
     from rena_lib.data.speech_commands import RESPLIT_SALT
     from rena_lib.training import Budget, KwsEvaluator
 
-    os.environ.setdefault("RENA_DATA_DIR", str(data_dir))
     df = load_log(log)
     rec = df[~df["failed"] & ~df["notation"].str.contains("GRU")].sort_values("params").iloc[-1]
     evaluator = KwsEvaluator(
-        Budget.smoke("kws").replace(epochs=3), data_dir=data_dir, split_salt=RESPLIT_SALT
+        Budget.smoke("kws").replace(epochs=3), data_dir=data_dir / "speech_commands", split_salt=RESPLIT_SALT
     )
     res = export.export_child(log, tmp_path, child_id=int(rec["child_id"]), evaluator=evaluator)
     m = res.manifest
