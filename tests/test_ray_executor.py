@@ -33,6 +33,15 @@ def ray_executor() -> Any:
     ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
+@pytest.fixture(scope="module")
+def ray_reusing(ray_executor: RayExecutor) -> Any:
+    """A second executor on the same Ray that reuses workers (fresh_process=False): fast for the proxy."""
+    ex = RayExecutor(fresh_process=False)
+    yield ex.start()
+    ex.close()  # it did not start Ray: leaves it running
+    assert ex._started_ray is False
+
+
 class SlowFirst:
     """Performance spec/10; earlier specs sleep longer, so tasks complete in reverse order."""
 
@@ -44,18 +53,23 @@ class SlowFirst:
         return EvalResult(performance=spec / 10, epochs=1, extras={"pid": os.getpid()})
 
 
+def _key(spec: Any) -> Any:
+    return spec.key() if hasattr(spec, "key") else spec
+
+
 class DieOn:
-    """Kills its own worker (SIGKILL, or os._exit) on chosen specs; refuses to do so in the test process."""
+    """Kills its own worker (SIGKILL, or os._exit) on chosen specs or spec keys; never in the test process."""
 
     def __init__(self, inner: Any, kill: Any = None, exit_on: Any = None) -> None:
         self.inner, self.kill, self.exit_on = inner, kill, exit_on
         self.driver_pid = os.getpid()
 
     def __call__(self, spec: Any) -> EvalResult:
-        if spec in (self.kill, self.exit_on):
+        key = _key(spec)
+        if key is not None and key in (self.kill, self.exit_on):
             if os.getpid() == self.driver_pid:
                 raise RuntimeError("DieOn would kill the driver: run it on Ray only")
-            if spec == self.kill:
+            if key == self.kill:
                 os.kill(os.getpid(), signal.SIGKILL)
             os._exit(3)
         return self.inner(spec)
@@ -73,15 +87,12 @@ def test_results_in_spec_order_not_completion_order(ray_executor: RayExecutor) -
 
 
 def test_killed_worker_is_a_failed_child_and_the_batch_completes(ray_executor: RayExecutor) -> None:
-    specs = [4, 3, 2, 1, 0]
-    results = ray_executor.map(DieOn(SlowFirst(0), kill=3, exit_on=1), specs)
-    assert [r.failed for r in results] == [False, True, False, True, False]
-    assert [r.performance for r in results] == [0.4, 0.0, 0.2, 0.0, 0.0]
-    for r in (results[1], results[3]):
+    results = ray_executor.map(DieOn(SlowFirst(0), kill=1, exit_on=2), [0, 1, 2, 3])
+    assert [r.failed for r in results] == [False, True, True, False]
+    assert [r.performance for r in results] == [0.0, 0.0, 0.0, 0.3]
+    for r in results[1:3]:
         assert "WorkerCrashedError" in r.reason and "worker process died" in r.reason
         assert r.extras["error_type"] == "WorkerCrashedError"
-    # the executor is still usable after a worker died
-    assert [r.performance for r in ray_executor.map(SlowFirst(0), [5])] == [0.5]
 
 
 def test_evaluator_exception_is_the_same_failure_as_locally(ray_executor: RayExecutor) -> None:
@@ -112,3 +123,85 @@ def test_missing_ray_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
         RayExecutor()
     with pytest.raises(ImportError, match=r'pip install "rena-lib\[ray\]"'):
         get_executor("ray", address="auto")
+
+
+# ---- searches: a Ray search logs what a local search logs ---------------------------------------------
+#: log columns that must agree between executors (wall times differ, and so does a dead worker's reason)
+SAME = ["child_id", "episode", "step", "trajectory", "notation", "spec_key", "parent_key", "actions",
+        "log_prob", "params", "performance", "test_accuracy", "reward", "feasible", "failed", "cached"]  # fmt: skip
+
+
+def _smoke_config() -> Any:
+    from rena_lib.search import SearchConfig
+
+    # 2 episodes x 2 steps x 3 trajectories: batches of 3 children on 2 workers (completion order varies)
+    return SearchConfig.smoke("kws", seed=3, batch_size=3, top_k=3)
+
+
+def test_proxy_search_logs_the_same_through_ray_as_locally(ray_reusing: RayExecutor, tmp_path: Any) -> None:
+    from rena_lib.proxy import ProxyEvaluator
+    from rena_lib.search import run_search
+
+    config = _smoke_config()
+    local = run_search(config, ProxyEvaluator(), tmp_path / "local", progress=False).to_dataframe()
+    remote = run_search(
+        config, ProxyEvaluator(), tmp_path / "ray", executor=ray_reusing, progress=False
+    ).to_dataframe()
+    assert len(local) == config.total_children
+    assert remote[SAME].equals(local[SAME])
+    assert not remote["failed"].any()
+
+
+def test_search_with_a_killed_worker_logs_a_failed_child_and_finishes(
+    ray_reusing: RayExecutor, tmp_path: Any
+) -> None:
+    from rena_lib.proxy import ProxyEvaluator
+    from rena_lib.search import run_search
+
+    config = _smoke_config()
+    plain = run_search(config, ProxyEvaluator(), tmp_path / "plain", progress=False).to_dataframe()
+    # kill the worker of the first child of the second batch (not cached, not a repeat of an earlier one)
+    fresh = plain[~plain["cached"] & (plain["step"] == 1)]
+    victim = fresh["spec_key"].iloc[0]
+    assert victim not in set(plain.loc[plain["child_id"] < fresh["child_id"].iloc[0], "spec_key"])
+
+    remote = run_search(
+        config, DieOn(ProxyEvaluator(), kill=victim), tmp_path / "ray", executor=ray_reusing, progress=False
+    ).to_dataframe()
+    assert len(remote) == config.total_children  # the search finished
+    dead = remote[remote["spec_key"] == victim].iloc[0]
+    assert dead["failed"] and "WorkerCrashedError" in dead["reason"], dead["reason"]
+    assert remote.loc[remote["spec_key"] != victim, "failed"].sum() == plain["failed"].sum()
+    # ... and it goes on exactly as a local search where that child failed with an exception
+    local = run_search(
+        config, ProxyEvaluator(fail_on={victim}), tmp_path / "local", progress=False
+    ).to_dataframe()
+    assert remote[SAME].equals(local[SAME])
+
+
+@pytest.mark.slow
+def test_kws_search_at_smoke_budget_through_ray(
+    ray_executor: RayExecutor, data_dir: Any, tmp_path: Any
+) -> None:
+    """A small real search: 4 KWS children trained at Budget.smoke in fresh Ray workers on $RENA_DATA_DIR."""
+    from rena_lib.data.speech_commands import RESPLIT_SALT
+    from rena_lib.search import SearchConfig, run_search
+    from rena_lib.training import Budget, KwsEvaluator
+
+    if not (data_dir / "speech_commands").is_dir():
+        pytest.skip(f"no speech_commands/ under RENA_DATA_DIR={data_dir}")
+    evaluator = KwsEvaluator(
+        Budget.smoke("kws"),
+        data_dir / "speech_commands",
+        split_salt=RESPLIT_SALT,  # the shared subset needs the re-split (see rena_lib.data.speech_commands)
+        cache_dir=tmp_path / "cache",
+    )
+    evaluator.prepare()  # computes the validation features once; the workers read them from the cache
+    config = SearchConfig.smoke("kws", episodes=1, episode_size=2, batch_size=2, top_k=2, seed=0)
+    log = run_search(config, evaluator, tmp_path / "search", executor=ray_executor, progress=False)
+    df = log.to_dataframe()
+    assert len(df) == config.total_children == 4
+    trained = df[~df["failed"] & ~df["cached"]]
+    assert len(trained) >= 1, df[["notation", "reason"]]
+    assert ((trained["performance"] > 0) & (trained["performance"] <= 1)).all()
+    assert (trained["epochs"] == Budget.smoke("kws").epochs).all()
