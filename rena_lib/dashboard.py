@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "RESOURCES",
@@ -133,13 +134,14 @@ def _triple(c: Any) -> tuple[str, str, float]:
 
 
 def constraints_of(log: Any) -> list[tuple[str, str, float]]:
-    """The constraints (metric, direction, bound) recorded in a search directory's config.json."""
-    if not isinstance(log, str | os.PathLike):
+    """The constraints (metric, direction, bound) of a search directory's config.json or a SearchLog."""
+    config = getattr(log, "config", None)
+    if config is not None:
+        config = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    elif isinstance(log, str | os.PathLike) and (Path(log) / "config.json").exists():
+        config = json.loads((Path(log) / "config.json").read_text())
+    else:
         return []
-    path = Path(log) / "config.json"
-    if not path.exists():
-        return []
-    config = json.loads(path.read_text())
     raw = config.get("constraints") or []
     if isinstance(raw, str | Mapping):
         raw = [raw]
@@ -349,7 +351,7 @@ def _progress(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "searched": np.arange(1, len(d) + 1),
-            "best_feasible": perf.cummax().to_numpy(),
+            "best_feasible": perf.cummax().ffill().to_numpy(),
             "best_reward": d["reward"].cummax().to_numpy() if "reward" in d else np.nan,
             "feasible": feas.cumsum().to_numpy(),
         }
@@ -404,6 +406,7 @@ def controller_figure(
             gid=f"return:{t}",
         )
         ax_b.plot(b["episode"], b["baseline"], color=pal[t], lw=1.2, ls="--", gid=f"baseline:{t}")
+    ax_b.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_b.set(
         title="Return-to-go (solid) vs baseline b(s_t) (dashed)",
         xlabel="episode",
@@ -416,6 +419,7 @@ def controller_figure(
     for i, (kind, g) in enumerate(ent.groupby("kind", sort=False)):
         ax_e.plot(g["episode"], g["entropy"], marker="o", ms=3, lw=1.5, color=sns.color_palette("dark")[i % 10],
                   label=str(kind), gid=f"entropy:{kind}")  # fmt: skip
+    ax_e.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_e.set(title="Policy entropy per decision kind", xlabel="episode", ylabel="entropy (nats)")
     if len(ent):
         ax_e.legend(fontsize=8)
@@ -452,6 +456,7 @@ def controller_figure(
 
 def _stacked(ax, counts: pd.DataFrame, title: str, what: str, palette: str) -> None:
     ax.set(title=title, xlabel="episode", ylabel="count")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if counts.empty:
         ax.text(0.5, 0.5, f"no {what} recorded", ha="center", va="center", transform=ax.transAxes)
         return
@@ -519,9 +524,11 @@ def _png(fig: Figure, dpi: int = 80) -> bytes:
 class LiveDashboard:
     """Redraws the dashboard of a running search in place: one notebook output per figure, updated.
 
-    Use it as the search's per-step callback (``dash = LiveDashboard(dir); search(..., callback=dash)``:
-    any call arguments are ignored and the log files re-read, at most every min_interval seconds) or poll
-    from another cell with :meth:`watch`. :meth:`finish` draws a last time and saves to figures/.
+    In a notebook: ``log = LiveDashboard(dir).run(run_search, config, evaluator, dir)`` runs the search in
+    a background thread and redraws from the log files as they grow. It is also a callback (any call
+    arguments are ignored and the log files re-read, at most every min_interval seconds) for a loop that
+    takes one, and :meth:`watch` polls a search running elsewhere (another process, a Ray cluster).
+    :meth:`finish` draws a last time and saves to figures/.
     """
 
     def __init__(
@@ -610,7 +617,34 @@ class LiveDashboard:
                 timeout is not None and time.monotonic() - start >= timeout
             ):
                 return self.figures
-            time.sleep(interval)
+            wake = time.monotonic() + interval
+            while time.monotonic() < wake and not (until is not None and until()):
+                time.sleep(min(0.1, interval))
+
+    def run(self, fn: Callable[..., Any], *args: Any, interval: float = 2.0, **kwargs: Any) -> Any:
+        """Call fn(*args, **kwargs) (e.g. run_search) in a background thread, redrawing while it runs.
+
+        A notebook cell runs one thing at a time, so this is how a blocking search shows live figures
+        from the same cell. Returns fn's result (re-raising its exception) after a final redraw.
+        """
+        import threading
+
+        out: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                out["result"] = fn(*args, **kwargs)
+            except BaseException as exc:  # handed to the caller below
+                out["error"] = exc
+
+        thread = threading.Thread(target=target, name="rena-live-dashboard", daemon=True)
+        thread.start()
+        self.watch(interval=interval, until=lambda: not thread.is_alive())
+        thread.join()
+        self.update(force=True)
+        if "error" in out:
+            raise out["error"]
+        return out.get("result")
 
     def finish(
         self, name: str = "dashboard", *, scale: str = "smoke", directory: str | os.PathLike | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +246,27 @@ def test_live_dashboard_in_a_notebook_updates_one_display_per_figure(logs, monke
         live.update()
     assert len(shown) == 2 and len(updated) == 2  # two displays, then updates in place: no flood
     assert all(isinstance(o, IPython.display.Image) for o in shown + updated)
+
+
+def test_live_dashboard_run_redraws_while_a_blocking_call_writes_the_log(logs, tmp_path):
+    src, run_dir = logs[0], tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text((src / "config.json").read_text())
+    lines = (src / "log.jsonl").read_text().splitlines(keepends=True)
+
+    def fake_search(chunk: int) -> str:
+        for i in range(0, len(lines), chunk):
+            with open(run_dir / "log.jsonl", "a") as fh:
+                fh.write("".join(lines[i : i + chunk]))
+            time.sleep(0.3)
+        return "done"
+
+    live = dashboard.LiveDashboard(run_dir, figures=("pareto",), min_interval=0.0, display=False)
+    assert live.run(fake_search, 18, interval=0.05) == "done"
+    assert live.updates >= 2 and live.figures["pareto"]._suptitle.get_text().endswith("(36 children)")
+
+    def boom() -> None:
+        raise RuntimeError("search failed")
+
+    with pytest.raises(RuntimeError, match="search failed"):
+        live.run(boom, interval=0.01)
