@@ -210,12 +210,16 @@ def _plain(v: Any) -> Any:
 
 
 def _config(log: Any) -> dict[str, Any]:
+    """The search config of a directory (config.json) or a SearchLog, as a dict; {} for bare records."""
+    config = getattr(log, "config", None)
+    if config is not None:
+        return config.to_dict() if hasattr(config, "to_dict") else dict(config)
     path = Path(log) / "config.json" if isinstance(log, str | os.PathLike) and Path(log).is_dir() else None
     return json.loads(path.read_text()) if path is not None and path.exists() else {}
 
 
 def select_child(log: Any, child_id: int | None = None, *, feasible_only: bool = True) -> dict[str, Any]:
-    """A child's log record: the given child_id, else the best (highest performance) feasible child."""
+    """A child's log record: the given child_id, else the best feasible child (highest reward = accuracy)."""
     records = _records(log)
     if child_id is not None:
         found = [r for r in records if r.get("child_id") == child_id]
@@ -228,7 +232,7 @@ def select_child(log: Any, child_id: int | None = None, *, feasible_only: bool =
     if not ok:
         what = "feasible, non-failed" if feasible_only else "non-failed"
         raise ValueError(f"no {what} child in the log; pass child_id= or feasible_only=False")
-    return max(ok, key=lambda r: (r.get("performance") or 0.0, r.get("reward") or 0.0, -r["child_id"]))
+    return max(ok, key=lambda r: (r.get("reward") or 0.0, -r["child_id"]))  # as SearchLog.best
 
 
 def _parent(records: list[dict[str, Any]], rec: dict[str, Any]) -> dict[str, Any] | None:
@@ -251,26 +255,21 @@ def _parent(records: list[dict[str, Any]], rec: dict[str, Any]) -> dict[str, Any
 
 
 def _baseline_candidates(config: dict[str, Any]) -> list[Spec]:
+    """Specs a search may have started from: its SearchConfig's baseline, else explicit specs / notation."""
     out: list[Spec] = []
-    task = config.get("task")
-    raw = [config.get("baseline"), *(config.get("baselines") or [])]
-    for b in raw:
+    if "space" in config:
+        with contextlib.suppress(Exception):  # not a SearchConfig dict: try the plainer forms below
+            from rena_lib.search.config import SearchConfig
+
+            out.append(SearchConfig.from_dict(config).baseline_spec())
+    for b in [config.get("baseline"), *(config.get("baselines") or [])]:
         if isinstance(b, dict):
             out.append(Spec.from_dict(b))
-        elif isinstance(b, str) and task:
-            from rena_lib.arch.notation import from_paper_notation
-
-            out.append(from_paper_notation(b, task))
-    space = config.get("space") or config.get("space_name")
-    if isinstance(space, dict):
-        space = space.get("name")
-    if isinstance(space, str):
+    if isinstance(config.get("space"), str):
         from rena_lib import spaces
 
         with contextlib.suppress(Exception):
-            out.append(spaces.baseline(space, config.get("max_layers")))
-        with contextlib.suppress(Exception):
-            out.append(spaces.baseline(space))
+            out.append(spaces.baseline(config["space"], config.get("max_layers"), config.get("stack")))
     return out
 
 
@@ -365,7 +364,8 @@ def history_frame(history: Sequence[HistoryStep]) -> pd.DataFrame:
     import pandas as pd
 
     cols = ["index", "child_id", "episode", "step", "description", "notation"]
-    return pd.DataFrame([{k: getattr(h, k) for k in cols} for h in history]).set_index("index")
+    df = pd.DataFrame([{k: getattr(h, k) for k in cols} for h in history]).set_index("index")
+    return df.astype({"child_id": "Int64", "episode": "Int64", "step": "Int64"})
 
 
 # --------------------------------------------------------------------------------------------------

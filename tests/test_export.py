@@ -165,3 +165,25 @@ def test_export_a_trained_kws_child_with_the_kws_evaluator(log, tmp_path, data_d
     assert m["training"]["performance"] > 1 / 12
     assert m["max_abs_logit_diff"]["tflite_float"] < 1e-4
     assert m["int8_accuracy_loss"] <= INT8_MAX_ACCURACY_LOSS
+
+
+def test_history_and_dashboard_on_a_real_proxy_search(tmp_path):
+    """The search loop's own log: every child's history replays, from the directory or the SearchLog."""
+    search = pytest.importorskip("rena_lib.search")
+    from rena_lib import dashboard
+    from rena_lib.actions import replay
+    from rena_lib.proxy import ProxyEvaluator
+
+    cfg = search.SearchConfig.smoke("kws", constraints=["params < 100000", "intensity > 10"], episodes=3)
+    log = search.run_search(cfg, ProxyEvaluator(), tmp_path / "s", progress=False)
+    for rec in log.records:
+        history = export.edit_history(tmp_path / "s", rec["child_id"])
+        assert history[-1].spec == rec["spec"] and history[0].notation == "FC (1,12)"
+        flat = [a for h in history for a in h.actions]
+        assert replay(cfg.baseline_spec(), flat) == Spec.from_dict(rec["spec"])
+    best = export.select_child(log, feasible_only=False)
+    assert best["child_id"] == log.best(feasible_only=False)["child_id"]
+    assert export.edit_history(log, best["child_id"])[-1].spec_key == best["spec_key"]
+    assert dashboard.constraints_of(log) == [("params", "<", 100000.0), ("intensity", ">", 10.0)]
+    figs = dashboard.dashboard(log)
+    assert "constraint:intensity" in [a.get_gid() for ax in figs["pareto"].axes for a in ax.get_lines()]
