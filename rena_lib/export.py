@@ -45,6 +45,7 @@ __all__ = [
     "ExportResult",
     "HistoryError",
     "HistoryStep",
+    "best_child",
     "describe_action",
     "edit_history",
     "export_child",
@@ -233,6 +234,14 @@ def select_child(log: Any, child_id: int | None = None, *, feasible_only: bool =
         what = "feasible, non-failed" if feasible_only else "non-failed"
         raise ValueError(f"no {what} child in the log; pass child_id= or feasible_only=False")
     return max(ok, key=lambda r: (r.get("reward") or 0.0, -r["child_id"]))  # as SearchLog.best
+
+
+def best_child(log: Any) -> dict[str, Any]:
+    """The best feasible child, or (when no child is feasible, as in a tiny search) the best by reward."""
+    try:
+        return select_child(log)
+    except ValueError:
+        return select_child(log, feasible_only=False)
 
 
 def _parent(records: list[dict[str, Any]], rec: dict[str, Any]) -> dict[str, Any] | None:

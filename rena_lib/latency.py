@@ -227,7 +227,8 @@ def latency_table(
                 lat = latency_ms(spec, num_threads=num_threads, warmup=warmup, runs=runs)
             except Exception:  # unconvertible child: no latency, no row
                 continue
-        row = {k: rec.get(k) for k in ("child_id", "spec_key", "notation", "params", "flops", "intensity")}
+        cols = ("child_id", "proposer", "spec_key", "notation", "params", "flops", "intensity")
+        row = {k: rec.get(k) for k in cols}
         rows.append({**row, "latency_ms": float(lat)})
         if progress:
             print(f"\rlatency {i + 1}/{len(df)}", end="", flush=True)

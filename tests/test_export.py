@@ -39,6 +39,9 @@ def test_select_child_default_is_the_best_feasible(log):
         export.select_child(log, 10_000)
     with pytest.raises(ValueError, match="no feasible"):
         export.select_child(df.assign(feasible=False))
+    assert export.best_child(log) == rec
+    fallback = export.best_child(df.assign(feasible=False))
+    assert fallback["reward"] == df[~df["failed"]]["reward"].max()
 
 
 def test_edit_history_replayed_on_the_baseline_reproduces_every_child_exactly(log):

@@ -104,6 +104,12 @@ def test_rank_correlation_exact():
     assert rc.loc["intensity", "spearman_rho"] == pytest.approx(-1.0)
     assert rc.loc["flops", "n"] == 5
     assert np.isnan(latency.rank_correlation(table.head(2)).loc["flops", "spearman_rho"])
+    from rena_lib.dashboard import latency_figure
+
+    fig = latency_figure(table.assign(proposer=["rena", "rena", "random", "random", "rena"]))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].endswith("rho = 1.00 (n = 5)") and titles[1].endswith("rho = -1.00 (n = 5)")
+    assert {a.get_gid() for a in fig.axes[0].collections} == {"latency:rena", "latency:random"}
 
 
 def test_latency_table_measures_each_distinct_child_once():
