@@ -208,6 +208,7 @@ def pareto_figure(
     y: str = "performance",
     fig: Figure | None = None,
     title: str | None = None,
+    label: str = "",
 ) -> Figure:
     """Accuracy vs each resource: constraint lines, feasible (filled) / infeasible (hollow), Pareto fronts.
 
@@ -229,13 +230,13 @@ def pareto_figure(
     axes[0].set_ylabel(_LABELS.get(y, y))
     seen: dict[str, Any] = {}
     for ax in axes:
-        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            seen.setdefault(label, h)
+        for h, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(text, h)
     handles, labels = list(seen.values()), list(seen)
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False)
     n = sum(len(f) for f in frames.values())
-    fig.suptitle(title or f"Accuracy vs resources ({n} children)")
+    fig.suptitle(_with_label(title or f"Accuracy vs resources ({n} children)", label))
     return fig
 
 
@@ -291,6 +292,7 @@ def latency_figure(
     target: str = "latency_ms",
     fig: Figure | None = None,
     title: str | None = None,
+    label: str = "",
 ) -> Figure:
     """Measured latency against each predictor (one panel each), Spearman's rho in every panel title.
 
@@ -319,7 +321,7 @@ def latency_figure(
         ax.set(xlabel=_LABELS.get(name, name), ylabel=_LABELS.get(target, target))
         ax.set_title(f"{_LABELS.get(name, name)}: Spearman rho = {rho:.2f} (n = {n})", fontsize=10)
     axes[0].legend(fontsize=8)
-    fig.suptitle(title or "Do FLOPs and compute intensity predict measured latency?")
+    fig.suptitle(_with_label(title or "Do FLOPs and compute intensity predict measured latency?", label))
     return fig
 
 
@@ -405,6 +407,7 @@ def controller_figure(
     random_log: Any = None,
     fig: Figure | None = None,
     title: str | None = None,
+    label: str = "",
 ) -> Figure:
     """Six panels on what the controller learns: rewards, returns vs b(s_t), entropy, actions, progress."""
     frames = _frames(log)
@@ -490,8 +493,13 @@ def controller_figure(
     h2, l2 = ax_f.get_legend_handles_labels()
     ax_p.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower right")
     n = sum(len(f) for f in frames.values())
-    fig.suptitle(title or f"Controller dashboard ({n} children)")
+    fig.suptitle(_with_label(title or f"Controller dashboard ({n} children)", label))
     return fig
+
+
+def _with_label(title: str, label: str) -> str:
+    """A figure title with the run's provenance (scale, data) underneath."""
+    return f"{title}\n{label}" if label else title
 
 
 def _stacked(ax, counts: pd.DataFrame, title: str, what: str, palette: str) -> None:
@@ -520,16 +528,24 @@ def _stacked(ax, counts: pd.DataFrame, title: str, what: str, palette: str) -> N
 # both at once, saving, live
 # --------------------------------------------------------------------------------------------------
 def dashboard(
-    log: Any, *, random_log: Any = None, constraints: Iterable[Any] | None = None, y: str = "performance"
+    log: Any,
+    *,
+    random_log: Any = None,
+    constraints: Iterable[Any] | None = None,
+    y: str = "performance",
+    label: str = "",
 ) -> dict[str, Figure]:
-    """{"controller": ..., "pareto": ...} figures of a search log (constraints default to its config.json)."""
+    """{"controller": ..., "pareto": ...} figures of a search log (constraints default to its config.json).
+
+    label (e.g. Provenance.label(): scale and data) goes under every figure's title.
+    """
     cons = list(constraints) if constraints is not None else constraints_of(log)
     logs: dict[str, Any] = dict(_frames(log))
     if random_log is not None:
         logs.update(_frames({"random": random_log}))
     return {
-        "controller": controller_figure(log, random_log=random_log),
-        "pareto": pareto_figure(logs, cons, y=y),
+        "controller": controller_figure(log, random_log=random_log, label=label),
+        "pareto": pareto_figure(logs, cons, y=y, label=label),
     }
 
 
@@ -581,6 +597,7 @@ class LiveDashboard:
         min_interval: float = 2.0,
         display: bool | None = None,
         dpi: int = 80,
+        label: str = "",
     ) -> None:
         self.log_dir = Path(log_dir)
         self.random_log = random_log
@@ -590,6 +607,7 @@ class LiveDashboard:
         if unknown:
             raise ValueError(f"unknown dashboard figures {sorted(unknown)}; choose controller and/or pareto")
         self.min_interval = min_interval
+        self.label = label
         self.dpi = dpi
         self.figures: dict[str, Figure] = {}
         self.handles: dict[str, Any] = {}
@@ -616,12 +634,12 @@ class LiveDashboard:
                 fig = self.figures[kind] = Figure(figsize=size, layout="constrained")
             fig.clear()
             if kind == "controller":
-                controller_figure(df, self.log_dir, random_log=self.random_log, fig=fig)
+                controller_figure(df, self.log_dir, random_log=self.random_log, fig=fig, label=self.label)
             else:
                 logs = dict(_frames(df))
                 if self.random_log is not None:
                     logs.update(_frames({"random": self.random_log}))
-                pareto_figure(logs, cons, fig=fig)
+                pareto_figure(logs, cons, fig=fig, label=self.label)
 
     def update(self, force: bool = False) -> dict[str, Figure]:
         """Re-read the log and redraw every figure in place (throttled unless force); returns the figures."""

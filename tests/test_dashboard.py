@@ -192,7 +192,8 @@ def test_returns_to_go_are_suffix_sums():
 
 
 def test_dashboard_and_save(logs, tmp_path):
-    figs = dashboard.dashboard(logs[0], random_log=logs[1])
+    figs = dashboard.dashboard(logs[0], random_log=logs[1], label="scale: test")
+    assert figs["pareto"]._suptitle.get_text().endswith("\nscale: test")
     assert set(figs) == {"controller", "pareto"}
     paths = dashboard.save_figures(figs, "test", directory=tmp_path)
     assert [p.name for p in paths] == ["test_controller_smoke.png", "test_pareto_smoke.png"]
