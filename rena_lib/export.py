@@ -427,6 +427,24 @@ class ExportResult:
         """Test accuracy of every form (keras, tflite_float, tflite_int8)."""
         return self.manifest["accuracy"]
 
+    def summary(self) -> pd.DataFrame:
+        """One row per exported form: file, bytes, test accuracy, agreement with Keras, logit gap, latency."""
+        import pandas as pd
+
+        m = self.manifest
+        rows = {}
+        for form in ("keras", "tflite_float", "tflite_int8"):
+            q = form.removeprefix("tflite_")
+            rows[form] = {
+                "file": m["files"][form]["path"],
+                "bytes": m["files"][form]["bytes"],
+                "test_accuracy": m["accuracy"][form],
+                "agreement_with_keras": m["agreement_with_keras"][form],
+                "max_abs_logit_diff": m["max_abs_logit_diff"][form],
+                "latency_ms": m["latency_ms"].get(q),
+            }
+        return pd.DataFrame.from_dict(rows, orient="index")
+
 
 def _accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(y).reshape(-1)))

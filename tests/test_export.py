@@ -150,6 +150,10 @@ def test_export_round_trips_keras_tflite_float_and_int8(log, tmp_path):
     actions = [a for step in on_disk["history"] for a in step["actions"]]
     assert replay(from_paper_notation("FC (1,12)", "kws"), actions) == spec
     assert on_disk["metrics"]["params"] == rec["params"] and set(on_disk["latency_ms"]) == {"float", "int8"}
+    summary = res.summary()
+    assert list(summary.index) == ["keras", "tflite_float", "tflite_int8"]
+    assert summary.loc["tflite_int8", "bytes"] == m["files"]["tflite_int8"]["bytes"]
+    assert np.isnan(summary.loc["keras", "latency_ms"]) and summary.loc["tflite_float", "latency_ms"] > 0
 
 
 @pytest.mark.slow
