@@ -18,7 +18,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import ModuleType, TracebackType
 from typing import Any
 
@@ -29,6 +29,8 @@ __all__ = ["RayExecutor", "import_ray"]
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = 'pip install "rena-lib[ray]"'
+#: "0" makes a single-node Ray bind 127.0.0.1 instead of the machine's address (read by Ray at import)
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 #: environment of every worker: quiet TensorFlow, Keras on TensorFlow
 _QUIET_ENV: dict[str, str] = {
@@ -47,7 +49,7 @@ def import_ray(local: bool = True) -> ModuleType:
     """Import Ray, or raise an ImportError naming the extra to install; ``local`` keeps a local Ray on loopback."""
     if local and "ray" not in sys.modules:
         # read by Ray at import time: a single-node Ray binds 127.0.0.1 instead of the machine's address
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        os.environ.setdefault(LOOPBACK_ENV, "0")
     try:
         import ray
     except ImportError as exc:
@@ -56,6 +58,25 @@ def import_ray(local: bool = True) -> ModuleType:
             f"(or choose executor 'local'). Original error: {exc}"
         ) from exc
     return ray
+
+
+@contextlib.contextmanager
+def _loopback(ray: ModuleType) -> Iterator[None]:
+    """While starting a local Ray: bind it to 127.0.0.1 (unless RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 asks otherwise)."""
+    if os.environ.get(LOOPBACK_ENV, "0") != "0":
+        yield
+        return
+    os.environ[LOOPBACK_ENV] = "0"  # for Ray's own processes
+    # Ray reads the variable when it is imported: if it was imported before, switch its constant for the start
+    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    before = getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    if constants is not None and before is not None:
+        constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if constants is not None and before is not None:
+            constants.ENABLE_RAY_CLUSTER = before
 
 
 def _set_tf_threads(intra: int, inter: int) -> None:
@@ -176,12 +197,13 @@ class RayExecutor:
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"logging_level": logging.WARNING}
             if self.address is None:
-                kwargs.update(include_dashboard=False, _node_ip_address="127.0.0.1")
+                kwargs["include_dashboard"] = False
             else:
                 kwargs["address"] = self.address
             kwargs.update(self.init_kwargs)
             try:
-                ray.init(**kwargs)
+                with _loopback(ray) if self.address is None else contextlib.nullcontext():
+                    ray.init(**kwargs)
             except ConnectionError as exc:
                 raise RuntimeError(
                     f"could not connect to a Ray cluster at {self.address!r}: {exc}. Start one with "

@@ -27,6 +27,7 @@ def ray_executor() -> Any:
     ex = RayExecutor(init_kwargs={"num_cpus": 2})
     ex.start()
     assert ex._started_ray
+    assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}  # a local Ray stays on loopback
     yield ex
     ex.close()
     assert not ray.is_initialized()
