@@ -319,7 +319,7 @@ def latency_figure(
             ax.set_yscale("log")
         rho, n = rc.loc[name, "spearman_rho"], int(rc.loc[name, "n"])
         ax.set(xlabel=_LABELS.get(name, name), ylabel=_LABELS.get(target, target))
-        ax.set_title(f"{_LABELS.get(name, name)}: Spearman rho = {rho:.2f} (n = {n})", fontsize=10)
+        ax.set_title(f"Spearman rho = {rho:.2f} (n = {n})", fontsize=10)
     axes[0].legend(fontsize=8)
     fig.suptitle(_with_label(title or "Do FLOPs and compute intensity predict measured latency?", label))
     return fig
@@ -488,6 +488,8 @@ def controller_figure(
         ax_f.plot(p["searched"], p["feasible"], color=colors[name], lw=1.2, ls=":", label=f"{name}: # feasible",
                   gid=f"feasible:{name}")  # fmt: skip
     ax_f.set_ylabel("feasible children (dotted)")
+    if not any(_progress(df)["feasible"].iloc[-1] if len(df) else 0 for df in frames.values()):
+        ax_p.text(0.5, 0.5, "no feasible child yet", ha="center", va="center", transform=ax_p.transAxes)
     ax_f.grid(False)
     h1, l1 = ax_p.get_legend_handles_labels()
     h2, l2 = ax_f.get_legend_handles_labels()
@@ -505,6 +507,7 @@ def _with_label(title: str, label: str) -> str:
 def _stacked(ax, counts: pd.DataFrame, title: str, what: str, palette: str) -> None:
     ax.set(title=title, xlabel="episode", ylabel="count")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if counts.empty:
         ax.text(0.5, 0.5, f"no {what} recorded", ha="center", va="center", transform=ax.transAxes)
         return

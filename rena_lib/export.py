@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -126,9 +127,17 @@ def to_tflite(
         converter.representative_dataset = dataset
         ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.target_spec.supported_ops = ops if int8_only else [*ops, tf.lite.OpsSet.TFLITE_BUILTINS]
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Statistics for quantized inputs")  # float I/O: expected
-        return converter.convert()  # (stdout: Keras prints "Saved artifact at ..." on export)
+    tf_log = logging.getLogger("tensorflow")  # "INFO:tensorflow:Assets written to ..." on every conversion
+    level = tf_log.level
+    tf_log.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="Statistics for quantized inputs"
+            )  # float I/O: expected
+            return converter.convert()  # (stdout: Keras prints "Saved artifact at ..." on export)
+    finally:
+        tf_log.setLevel(level)
 
 
 def interpreter(content: bytes | str | os.PathLike, *, num_threads: int = 1, batch_size: int | None = None):
