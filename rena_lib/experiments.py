@@ -1,0 +1,158 @@
+"""The paper's experiments as a few calls: evaluators by name, one search per constraint set, the tables
+and curves of Tables 1-2 and Fig. 4 computed from saved search logs (so figures regenerate without search).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rena_lib.arch.spec import Spec
+from rena_lib.evaluation import EvalResult, Evaluator, safe_evaluate
+from rena_lib.executors import Executor
+from rena_lib.search import SearchConfig, SearchLog, run_search
+
+__all__ = [
+    "best_so_far",
+    "feasible_so_far",
+    "load_logs",
+    "make_evaluator",
+    "retrain",
+    "run_searches",
+    "slug",
+    "summary_table",
+]
+
+EVALUATORS = ("proxy", "train")
+
+
+def make_evaluator(
+    name: str,
+    task: str,
+    scale: str = "smoke",
+    data_dir: str | os.PathLike | None = None,
+    split_salt: str = "",
+    with_test: bool = False,
+) -> Evaluator:
+    """ "proxy" (the documented stand-in, no training) or "train" (real training at the scale's budget)."""
+    if name == "proxy":
+        from rena_lib.proxy import ProxyEvaluator
+
+        return ProxyEvaluator()
+    if name != "train":
+        raise ValueError(f"unknown evaluator {name!r}; choose one of {EVALUATORS}")
+    from rena_lib.training import Budget, CifarEvaluator, KwsEvaluator
+
+    if scale not in ("smoke", "paper"):
+        raise ValueError(f"scale must be 'smoke' or 'paper', got {scale!r}")
+    budget = Budget.smoke(task) if scale == "smoke" else Budget.paper(task)
+    if task == "kws":
+        return KwsEvaluator(budget, data_dir, split_salt=split_salt, with_test=with_test)
+    if task == "cifar10":
+        return CifarEvaluator(budget, data_dir, with_test=with_test)
+    raise ValueError(f"unknown task {task!r}")
+
+
+def slug(name: str) -> str:
+    """A file-system-safe name for a search ("size < 0.1M" -> "size_lt_0.1M")."""
+    s = name.replace("<", "lt").replace(">", "gt").replace(",", "")
+    return re.sub(r"[^A-Za-z0-9.]+", "_", s).strip("_") or "search"
+
+
+def run_searches(
+    configs: Mapping[str, SearchConfig],
+    evaluator: Evaluator,
+    root: str | os.PathLike,
+    executor: Executor | None = None,
+    resume: bool = False,
+    progress: bool = False,
+) -> dict[str, SearchLog]:
+    """Run one search per named config into root/<slug(name)>/; resume=True continues unfinished ones."""
+    root = Path(root)
+    logs = {}
+    for name, config in configs.items():
+        directory = root / slug(name)
+        if directory.exists() and not resume:
+            import shutil
+
+            shutil.rmtree(directory)
+        logs[name] = run_search(
+            config, evaluator, directory, resume=resume, executor=executor, progress=progress
+        )
+    return logs
+
+
+def load_logs(root: str | os.PathLike, names: Sequence[str]) -> dict[str, SearchLog]:
+    """The saved search logs root/<slug(name)>/ of the named searches."""
+    return {name: SearchLog(Path(root) / slug(name)) for name in names}
+
+
+def summary_table(logs: Mapping[str, SearchLog], gflops_batch: int = 256) -> pd.DataFrame:
+    """One row per search: its constraints, children searched and feasible, and its best feasible child."""
+    rows = []
+    for name, log in logs.items():
+        df = log.to_dataframe()
+        best = log.best(feasible_only=True)
+        cons = [f"{c['metric']} {c['direction']} {c['bound']:g}" for c in (log.config.constraints or [])]
+        row: dict[str, Any] = {
+            "search": name,
+            "constraints": ", ".join(cons) or "-",
+            "children": len(df),
+            "feasible": int(df["feasible"].sum()) if len(df) else 0,
+            "failed": int(df["failed"].sum()) if len(df) else 0,
+        }
+        if best is not None:
+            row.update(
+                architecture=best["notation"],
+                params=int(best["params"]),
+                gflops_x256=best["flops"] * gflops_batch / 1e9,
+                intensity=best["intensity"],
+                performance=best["performance"],
+                child_id=int(best["child_id"]),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("search")
+
+
+def retrain(specs: Mapping[str, Spec | None], evaluator: Evaluator) -> pd.DataFrame:
+    """Train each named spec once more with the evaluator: validation and test accuracy, epochs, time."""
+    rows = []
+    for name, spec in specs.items():
+        if spec is None:
+            rows.append({"search": name, "failed": True, "reason": "no feasible child"})
+            continue
+        r: EvalResult = safe_evaluate(evaluator, spec)
+        rows.append(
+            {
+                "search": name,
+                "val_accuracy": r.performance,
+                "test_accuracy": r.test_accuracy,
+                "epochs": r.epochs,
+                "wall_time": r.wall_time,
+                "failed": r.failed,
+                "reason": r.reason,
+            }
+        )
+    return pd.DataFrame(rows).set_index("search")
+
+
+def best_so_far(log: SearchLog, column: str = "performance", feasible_only: bool = False) -> pd.Series:
+    """Best value of column among the first n children, for n = 1..len(log) (Fig. 4a)."""
+    df = log.to_dataframe()
+    values = df[column].where(~df["failed"], np.nan)
+    if feasible_only:
+        values = values.where(df["feasible"], np.nan)
+    return values.cummax().rename(column).reset_index(drop=True).set_axis(np.arange(1, len(df) + 1))
+
+
+def feasible_so_far(log: SearchLog) -> pd.Series:
+    """Number of children meeting every constraint among the first n children (Fig. 4b)."""
+    df = log.to_dataframe()
+    ok = (df["feasible"] & ~df["failed"]).astype(int)
+    return ok.cumsum().rename("feasible").reset_index(drop=True).set_axis(np.arange(1, len(df) + 1))
