@@ -1,0 +1,349 @@
+"""The search loop of Fig. 3: episodes of T steps over N trajectories, one proposer, a resumable log.
+
+Every step each trajectory's current network is transformed by the proposer; the N children are checked
+(an invalid one - outside the space or not buildable - is a failed child with reward 0), evaluated
+through ``executor.map(evaluator, specs)`` unless an equal spec was evaluated before (then the result is
+reused and the record says cached=True), measured (rena_lib.metrics) and rewarded (Eq. 3). A trajectory
+moves to its child unless the child failed. At the end of an episode the proposer learns (RENA: REINFORCE),
+and the next episode starts from the top-K children of this one (layer search) or from the baseline
+(module search).
+
+Files in the search directory: config.json, log.jsonl (one record per child, flushed as it is written),
+policy_log.jsonl (one record per policy update) and checkpoint/ (after every step). ``resume=True``
+continues from the checkpoint: records of a step that was cut short are not evaluated again (the step is
+re-proposed from the saved RNG state, so it yields the same children, whose logged results are reused),
+and the finished log equals that of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rena_lib.actions import replay
+from rena_lib.arch.graph import validate
+from rena_lib.arch.notation import to_paper_notation
+from rena_lib.arch.spec import Spec
+from rena_lib.evaluation import EvalResult
+from rena_lib.executors import Executor, LocalExecutor
+from rena_lib.metrics import measure
+from rena_lib.reward import METRICS, is_feasible, reward
+from rena_lib.search.checkpoint import load_checkpoint, save_checkpoint
+from rena_lib.search.config import SearchConfig
+from rena_lib.search.log import JsonlWriter, SearchLog, read_jsonl, write_jsonl_atomic
+from rena_lib.search.proposers import make_proposer
+
+__all__ = ["run_search"]
+
+
+def run_search(
+    config: SearchConfig,
+    evaluator: Callable[[Spec], EvalResult],
+    directory: str | Path,
+    resume: bool = False,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> SearchLog:
+    """Run (or, with resume=True, continue) a search into directory; returns its SearchLog."""
+    if not isinstance(config, SearchConfig):
+        raise ValueError(f"config must be a SearchConfig, got {type(config).__name__}")
+    config.validate()
+    if not callable(evaluator):
+        raise ValueError(f"evaluator must be callable (spec -> EvalResult), got {type(evaluator).__name__}")
+    directory = Path(directory)
+    _prepare(config, directory, resume)
+    search = _Search(config, evaluator, directory, executor or LocalExecutor(), progress)
+    try:
+        search.run()
+    finally:
+        search.close()
+    return SearchLog(directory)
+
+
+def _prepare(config: SearchConfig, directory: Path, resume: bool) -> None:
+    cfg = directory / "config.json"
+    if cfg.exists():
+        if not resume:
+            raise ValueError(
+                f"{directory} already holds a search; pass resume=True to continue it or use a new directory"
+            )
+        stored = SearchConfig.from_json(cfg.read_text()).to_dict()
+        diff = sorted(k for k, v in config.to_dict().items() if stored.get(k) != v)
+        if diff:
+            raise ValueError(f"cannot resume {directory}: the config differs from the stored one in {diff}")
+        return
+    if (directory / "log.jsonl").exists():
+        raise ValueError(f"{directory} holds a log.jsonl but no config.json; use a new directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / "config.json.tmp"
+    tmp.write_text(config.to_json())
+    tmp.replace(cfg)
+
+
+class _Search:
+    def __init__(self, config: SearchConfig, evaluator, directory: Path, executor: Executor, progress: bool):
+        self.config, self.evaluator, self.directory = config, evaluator, directory
+        self.executor, self.progress = executor, progress
+        self.space = config.search_space()
+        self.baseline = config.baseline_spec()
+        self.constraints = config.constraint_objects()
+        self.proposer = make_proposer(config)
+        self.ckpt_dir = directory / "checkpoint"
+        loaded = load_checkpoint(self.ckpt_dir)
+        if loaded is None:
+            base = self.baseline.to_dict()
+            self.state: dict[str, Any] = {
+                "episode": 0,
+                "step": 0,
+                "next_child_id": 0,
+                "rng": np.random.default_rng([config.seed, 1]).bit_generator.state,
+                "pool": [base],
+                "current": [copy.deepcopy(base) for _ in range(config.batch_size)],
+                "history": [],
+            }
+            self.saved_version = None
+        else:
+            self.state, arrays = loaded
+            self.proposer.load_state(self.state["proposer"], arrays)
+            self.saved_version = self.state["proposer"].get("updates")
+        self.rng = np.random.default_rng()
+        self.rng.bit_generator.state = self.state["rng"]
+        self._open_logs()
+
+    # ---- files ----------------------------------------------------------------------------------
+    def _open_logs(self) -> None:
+        n = self.state["next_child_id"]
+        path = self.directory / "log.jsonl"
+        records, clean = read_jsonl(path)
+        self.records = [r for r in records if r["child_id"] < n]
+        if [r["child_id"] for r in self.records] != list(range(n)):
+            raise RuntimeError(
+                f"{path} does not hold children 0..{n - 1} that the checkpoint counts; cannot resume"
+            )
+        self.orphans = {r["child_id"]: r for r in records if r["child_id"] >= n}  # from a step cut short
+        if self.orphans or not clean:
+            write_jsonl_atomic(path, self.records)
+        ppath = self.directory / "policy_log.jsonl"
+        precords, pclean = read_jsonl(ppath)
+        kept = [r for r in precords if r["episode"] < self.state["episode"]]
+        if len(kept) != len(precords) or not pclean:
+            write_jsonl_atomic(ppath, kept)
+        self.cache = {r["spec_key"]: r for r in self.records if not r["failed"] and not r["cached"]}
+        self.log = JsonlWriter(path)
+        self.policy_log = JsonlWriter(ppath)
+
+    def close(self) -> None:
+        self.log.close()
+        self.policy_log.close()
+
+    def _save(self) -> None:
+        self.log.sync()
+        pstate, arrays = self.proposer.state()
+        version = pstate.get("updates", 0)
+        write = arrays if (arrays and version != self.saved_version) else None
+        self.state["rng"] = self.rng.bit_generator.state
+        self.state["proposer"] = pstate
+        save_checkpoint(self.ckpt_dir, self.state, write, version)
+        self.saved_version = version
+
+    # ---- the loop ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        with tqdm(
+            total=cfg.total_children,
+            initial=self.state["next_child_id"],
+            disable=not self.progress,
+            desc=f"{cfg.proposer} search",
+        ) as self.bar:
+            self._postfix()
+            while self.state["episode"] < cfg.episodes:
+                while self.state["step"] < cfg.episode_size:
+                    self._step()
+                    self._save()
+                record = self.proposer.update(self.state["episode"], self.state["history"])
+                if record is not None:
+                    self.policy_log.append(record)
+                self._next_episode()
+                self._save()
+
+    def _postfix(self) -> None:
+        ok = [r for r in self.records if not r["failed"]]
+        feasible = [r for r in ok if r["feasible"]]
+        best = max((r["reward"] for r in ok), default=float("nan"))
+        self.bar.set_postfix(best_reward=f"{best:.4f}", feasible=len(feasible), refresh=False)
+
+    def _step(self) -> None:
+        st = self.state
+        parents = [Spec.from_dict(d) for d in st["current"]]
+        proposals = self.proposer.propose_batch(parents, self.rng)
+        children: list[tuple[Spec | None, str | None]] = []
+        for parent, prop in zip(parents, proposals, strict=True):
+            child, reason = None, None
+            try:
+                child = replay(parent, prop.actions)
+                self.space.check(child)
+                validate(child)
+            except ValueError as exc:
+                reason = f"invalid architecture: {exc}"
+            children.append((child, reason))
+        batch = (
+            {}
+            if isinstance(self.executor, LocalExecutor)
+            else self._evaluate_batch(children, st["next_child_id"])
+        )
+        history, current = [], list(st["current"])
+        for n, (parent, prop, (child, reason)) in enumerate(zip(parents, proposals, children, strict=True)):
+            rec = self._child(n, parent, prop, child, reason, batch)
+            self.records.append(rec)
+            self.log.append(rec)
+            if not rec["failed"] and not rec["cached"]:
+                self.cache.setdefault(rec["spec_key"], rec)
+            history.append(
+                {
+                    "trajectory": n,
+                    "parent": st["current"][n],
+                    "decisions": prop.decisions,
+                    "reward": rec["reward"],
+                }
+            )
+            if not rec["failed"]:
+                current[n] = rec["spec"]
+            self.bar.update(1)
+        self._postfix()
+        st["history"] = [*st["history"], history]
+        st["current"] = current
+        st["step"] += 1
+
+    def _evaluate_batch(self, children, first_id: int) -> dict[str, EvalResult]:
+        """Evaluate every new, valid, unique child of a step at once (executors that run in parallel)."""
+        todo: dict[str, Spec] = {}
+        for i, (child, reason) in enumerate(children):
+            orphan = self.orphans.get(first_id + i)
+            if reason is None and (orphan is None or orphan["spec_key"] != child.key()):
+                key = child.key()
+                if key not in self.cache:
+                    todo.setdefault(key, child)
+        if not todo:
+            return {}
+        results = self.executor.map(self.evaluator, list(todo.values()))
+        return dict(zip(todo, results, strict=True))
+
+    def _child(self, n, parent: Spec, prop, child: Spec | None, reason: str | None, batch) -> dict[str, Any]:
+        st = self.state
+        cid = st["next_child_id"]
+        st["next_child_id"] += 1
+        key = None if child is None else child.key()
+        orphan = self.orphans.pop(cid, None)
+        if orphan is not None and orphan["spec_key"] == key and orphan["parent_key"] == parent.key():
+            return orphan  # logged before a kill: the same child, not evaluated again
+        rec: dict[str, Any] = {
+            "child_id": cid,
+            "episode": st["episode"],
+            "step": st["step"],
+            "trajectory": n,
+            "proposer": self.config.proposer,
+            "spec": None if child is None else child.to_dict(),
+            "notation": _notation(child),
+            "spec_key": key,
+            "parent_key": parent.key(),
+            "actions": prop.actions,
+            "log_prob": prop.log_prob,
+        }
+        if reason is not None:
+            rec.update(_metric_columns(None))
+            rec.update(_failed(reason))
+            return rec
+        if key in self.cache:
+            hit = self.cache[key]
+            rec.update({k: hit[k] for k in hit if k not in rec and k not in ("cached", "wall_time")})
+            rec.update(cached=True, wall_time=0.0)
+            return rec
+        result = batch.get(key) or self.executor.map(self.evaluator, [child])[0]
+        metrics = dict(measure(child))
+        rec.update(_metric_columns(metrics))
+        rec.update(self._score(result, metrics))
+        rec.update(cached=False, wall_time=float(result.wall_time))
+        return rec
+
+    def _score(self, result: EvalResult, metrics: dict[str, Any]) -> dict[str, Any]:
+        extras = dict(result.extras or {})
+        if result.failed:
+            return _failed(result.reason or "evaluation failed", epochs=result.epochs, extras=extras)
+        values = {
+            **metrics,
+            **{k: v for k, v in extras.items() if k in METRICS and isinstance(v, int | float)},
+        }
+        try:
+            r = reward(result.performance, values, self.constraints, self.config.penalty_base)
+            feasible = is_feasible(values, self.constraints)
+        except ValueError as exc:
+            return _failed(f"cannot score the child: {exc}", epochs=result.epochs, extras=extras)
+        return {
+            **{k: v for k, v in values.items() if k not in metrics},
+            "performance": float(result.performance),
+            "test_accuracy": result.test_accuracy,
+            "reward": float(r),
+            "feasible": bool(feasible),
+            "failed": False,
+            "reason": None,
+            "epochs": result.epochs,
+            "extras": extras,
+        }
+
+    def _next_episode(self) -> None:
+        cfg, st = self.config, self.state
+        if cfg.restarts:
+            pool = [self.baseline.to_dict()]
+        else:
+            ranked = sorted(
+                (r for r in self.records if r["episode"] == st["episode"] and not r["failed"]),
+                key=lambda r: (-r["reward"], r["child_id"]),
+            )
+            pool, seen = [], set()
+            for r in ranked:
+                if r["spec_key"] not in seen and len(pool) < cfg.k:
+                    seen.add(r["spec_key"])
+                    pool.append(r["spec"])
+            pool = pool or st["pool"]
+        st["pool"] = pool
+        st["current"] = [copy.deepcopy(pool[n % len(pool)]) for n in range(cfg.batch_size)]
+        st["history"] = []
+        st["episode"] += 1
+        st["step"] = 0
+
+
+def _notation(spec: Spec | None) -> str | None:
+    if spec is None:
+        return None
+    try:
+        return to_paper_notation(spec)
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _metric_columns(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    names = ("params", "non_trainable_params", "size_bytes", "flops", "bytes_accessed", "intensity")
+    if metrics is None:
+        return dict.fromkeys(names)
+    return {k: v for k, v in metrics.items() if k != "batch_size"}
+
+
+def _failed(reason: str, epochs: int = 0, extras: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "performance": 0.0,
+        "test_accuracy": None,
+        "reward": 0.0,
+        "feasible": False,
+        "failed": True,
+        "reason": reason,
+        "cached": False,
+        "epochs": epochs,
+        "wall_time": 0.0,
+        "extras": extras or {},
+    }
