@@ -20,7 +20,10 @@ from rena_lib.search import SearchConfig, SearchLog, run_search
 
 __all__ = [
     "best_so_far",
+    "feasibility_summary",
     "feasible_so_far",
+    "fig4a_curves",
+    "fig4b_curves",
     "load_logs",
     "make_evaluator",
     "retrain",
@@ -156,3 +159,53 @@ def feasible_so_far(log: SearchLog) -> pd.Series:
     df = log.to_dataframe()
     ok = (df["feasible"] & ~df["failed"]).astype(int)
     return ok.cumsum().rename("feasible").reset_index(drop=True).set_axis(np.arange(1, len(df) + 1))
+
+
+def fig4a_curves(logs: Mapping[str, SearchLog]) -> pd.DataFrame:
+    """Best accuracy so far per search (columns: searched children, performance, search)."""
+    return pd.concat(
+        [
+            best_so_far(log).rename_axis("searched children").reset_index().assign(search=name)
+            for name, log in logs.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def fig4b_curves(logs: Mapping[str, SearchLog], window: int) -> pd.DataFrame:
+    """Per search named "<proposer> seed <k>": rolling reward and feasible count vs searched children."""
+    frames = []
+    for name, log in logs.items():
+        df = log.to_dataframe()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "searched children": np.arange(1, len(df) + 1),
+                    "reward": df["reward"].rolling(window, min_periods=1).mean().values,
+                    "children meeting both constraints": feasible_so_far(log).values,
+                    "proposer": name.split()[0],
+                    "seed": int(name.split()[-1]),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def feasibility_summary(logs: Mapping[str, SearchLog], last: int = 100) -> pd.DataFrame:
+    """Per search: children, the first feasible child (1-based), feasible share of the last children, best."""
+    rows = []
+    for name, log in logs.items():
+        df = log.to_dataframe()
+        feasible = (df["feasible"] & ~df["failed"]).to_numpy()
+        best = log.best(feasible_only=True)
+        rows.append(
+            {
+                "search": name,
+                "children": len(df),
+                "first feasible child": int(feasible.argmax()) + 1 if feasible.any() else None,
+                f"feasible in last {last} (%)": 100 * feasible[-min(last, len(df)) :].mean(),
+                "best feasible accuracy": None if best is None else best["performance"],
+                "best feasible architecture": None if best is None else best["notation"],
+            }
+        )
+    return pd.DataFrame(rows).set_index("search")

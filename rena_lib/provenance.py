@@ -61,7 +61,8 @@ def run_provenance(scale: str, data_dir: str | os.PathLike | None = None, evalua
             machine += f", {len(gpus)} GPU"
     except ImportError:  # metrics-only use without TensorFlow
         pass
-    return Provenance(scale=scale, data=_data_label(data_dir), machine=machine, evaluator=evaluator)
+    data = "not used (proxy evaluator)" if evaluator == "proxy" else _data_label(data_dir)
+    return Provenance(scale=scale, data=data, machine=machine, evaluator=evaluator)
 
 
 def results_dir(name: str, scale: str) -> Path:
