@@ -143,6 +143,9 @@ def test_random_search_log_records_every_child(random_run):
     best = log.best(feasible_only=False)
     assert best["reward"] == df[~df.failed].reward.max()
     assert all(r["feasible"] for r in log.feasible())
+    summary = log.summary(window=10)
+    assert summary["feasible_total"] == len(log.feasible()) and summary["children"] == 48
+    assert summary["feasible_share_last"] == sum(r["feasible"] for r in log.records[-10:]) / 10
 
 
 def test_edit_histories_replay_to_the_logged_specs(random_run):
@@ -198,6 +201,25 @@ def test_repeated_specs_reuse_the_cached_result(tmp_path):
     assert len(cached) == 16 - 2 and all(r["wall_time"] == 0.0 for r in cached)
     first = {r["spec_key"]: r for r in log.records if not r["cached"]}
     assert all(r["performance"] == first[r["spec_key"]]["performance"] for r in cached)
+
+
+def test_a_batch_executor_gives_the_same_log(tmp_path, random_run):
+    """Executors other than the local one get each step's new children as one batch."""
+    from rena_lib.evaluation import safe_evaluate
+
+    class Batching:
+        def __init__(self):
+            self.batches = []
+
+        def map(self, evaluator, specs):
+            self.batches.append(len(specs))
+            return [safe_evaluate(evaluator, s) for s in specs]
+
+    log, ev, _ = random_run
+    ex = Batching()
+    batched = run_search(small(episodes=4), Counting(), tmp_path, executor=ex, progress=False)
+    assert strip(batched.records) == strip(log.records)
+    assert sum(ex.batches) == len(ev.calls) and max(ex.batches) > 1
 
 
 def test_top_k_children_start_the_next_episode(random_run):
