@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             summary[f"rena_{name}"][f"{n}_feasible_sooner_in_every_seed"] = all(
                 (a[key] or 10**9) < (b[key] or 10**9) for a, b in zip(rena, rand, strict=True)
             )
-    first_episode = episodes and 50  # children proposed before RENA's first policy update
+    first_episode = 5 * 10  # children proposed before RENA's first policy update (episode 5 x batch 10)
     notes = {
         "random_first_feasible_within_first_episode": sum(
             (r["children_to_first_feasible"] or 10**9) <= first_episode for r in runs["random"]
