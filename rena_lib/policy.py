@@ -238,38 +238,10 @@ class PolicyNetwork(keras.Model):
 
         # scale action: one batched Scale-LSTM pass over every (layer, scalable feature)
         scale = [next(w) for w in walks]
-        S = max(len(c) for c in scale)
         picks: list[list[int]] = [[] for _ in specs]
-        if S:
-            slot, layer_idx, current, where = [], [], [], []
-            for b, choices in enumerate(scale):
-                for j, c in enumerate(choices):
-                    slot.append(b * S + j)
-                    layer_idx.append([b, c.layer - 1])
-                    current.append(self.token_id(c.head, specs[b].layers[c.layer - 1][c.head]))
-                    where.append((b, c))
-            B = len(specs)
-            rows = tf.concat(
-                [
-                    tf.gather(net, [b for b, _ in where]),
-                    tf.gather_nd(layer_out, layer_idx),
-                    tf.gather(self.embedding.embeddings, current),
-                ],
-                axis=1,
-            )
-            xs = tf.reshape(
-                tf.scatter_nd(np.array(slot)[:, None], rows, (B * S, rows.shape[1])), (B, S, rows.shape[1])
-            )
-            hs = _lstm_sequence(
-                xs, *_read(self.scale_lstm.kernel, self.scale_lstm.recurrent_kernel, self.scale_lstm.bias)
-            )
-            h = tf.gather(tf.reshape(hs, (B * S, -1)), slot)
-            logits = tf.matmul(h, tf.convert_to_tensor(self.scale_head.kernel)) + tf.convert_to_tensor(
-                self.scale_head.bias
-            )
-            for b, k in zip(
-                [b for b, _ in where], run.decide(picker, where, logits, self._scale_seg), strict=True
-            ):
+        if any(scale):
+            where, logits = self._scale_logits(specs, scale, net, layer_out)
+            for (b, _), k in zip(where, run.decide(picker, where, logits, self._scale_seg), strict=True):
                 picks[b].append(k)
         pending = {}
         for b, w in enumerate(walks):
@@ -301,6 +273,33 @@ class PolicyNetwork(keras.Model):
                     del pending[b]
         picker.finish()
         return run
+
+    def _scale_logits(self, specs, scale, net, layer_out) -> tuple[list[tuple[int, Choice]], tf.Tensor]:
+        """Scale-LSTM logits of every (network, scale choice): inputs are the network embedding, the
+        layer's embedding-LSTM output and the current value's embedding, padded to a (B, S, .) batch."""
+        B, S = len(specs), max(len(c) for c in scale)
+        slot, layer_idx, current, where = [], [], [], []
+        for b, choices in enumerate(scale):
+            for j, c in enumerate(choices):
+                slot.append(b * S + j)
+                layer_idx.append([b, c.layer - 1])
+                current.append(self.token_id(c.head, specs[b].layers[c.layer - 1][c.head]))
+                where.append((b, c))
+        rows = tf.concat(
+            [
+                tf.gather(net, [b for b, _ in where]),
+                tf.gather_nd(layer_out, layer_idx),
+                tf.gather(self.embedding.embeddings, current),
+            ],
+            axis=1,
+        )
+        width = rows.shape[1]
+        xs = tf.reshape(tf.scatter_nd(np.array(slot)[:, None], rows, (B * S, width)), (B, S, width))
+        cell = self.scale_lstm
+        hs = _lstm_sequence(xs, *_read(cell.kernel, cell.recurrent_kernel, cell.bias))
+        h = tf.gather(tf.reshape(hs, (B * S, -1)), slot)
+        kernel, bias = _read(self.scale_head.kernel, self.scale_head.bias)
+        return where, tf.matmul(h, kernel) + bias
 
     def _next_token(self, choice: Choice, k: int) -> int:
         """The lookup-table row fed to the Insert-remove LSTM after a decision."""

@@ -165,3 +165,27 @@ def test_bad_sizes_and_values_are_refused():
     bad.layers[0].features["channels"] = 13
     with pytest.raises(ValueError, match="channels=13"):
         pol.propose(bad, np.random.default_rng(0))
+
+
+def test_lstm_math_is_keras_lstmcell():
+    import keras
+
+    from rena_lib.policy import _gates, _lstm_sequence
+
+    cell = keras.layers.LSTMCell(5)
+    cell.build((None, 3))
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(2, 4, 3)).astype("float32")
+    h = c = np.zeros((2, 5), "float32")
+    for t in range(4):
+        ref, (_, c_ref) = cell(xs[:, t], [h, c])
+        h2, c2 = _gates(
+            xs[:, t] @ cell.kernel.numpy() + h @ cell.recurrent_kernel.numpy() + cell.bias.numpy(), c
+        )
+        np.testing.assert_allclose(h2, ref, atol=1e-6)
+        np.testing.assert_allclose(c2, c_ref, atol=1e-6)
+        h, c = ref.numpy(), c_ref.numpy()
+    seq = _lstm_sequence(
+        xs, *[tf.convert_to_tensor(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
+    )
+    np.testing.assert_allclose(seq[:, -1], h, atol=1e-6)
