@@ -173,9 +173,12 @@ def fig4a_curves(logs: Mapping[str, SearchLog]) -> pd.DataFrame:
 
 
 def fig4b_curves(logs: Mapping[str, SearchLog], window: int) -> pd.DataFrame:
-    """Per search named "<proposer> seed <k>": rolling reward and feasible count vs searched children."""
+    """Per search named "<variant> seed <k>": rolling reward and feasible count vs searched children."""
     frames = []
     for name, log in logs.items():
+        variant, _, seed = name.rpartition(" seed ")
+        if not variant or not seed.isdigit():
+            raise ValueError(f"search name {name!r} is not of the form '<variant> seed <k>'")
         df = log.to_dataframe()
         frames.append(
             pd.DataFrame(
@@ -183,8 +186,8 @@ def fig4b_curves(logs: Mapping[str, SearchLog], window: int) -> pd.DataFrame:
                     "searched children": np.arange(1, len(df) + 1),
                     "reward": df["reward"].rolling(window, min_periods=1).mean().values,
                     "children meeting both constraints": feasible_so_far(log).values,
-                    "proposer": name.split()[0],
-                    "seed": int(name.split()[-1]),
+                    "proposer": variant,
+                    "seed": int(seed),
                 }
             )
         )
