@@ -274,8 +274,8 @@ def train_child(
             )
 
         t = time.perf_counter()
-        val = model.evaluate(val_ds, verbose=0, return_dict=True)
-        test = model.evaluate(test_ds, verbose=0, return_dict=True) if test_ds is not None else None
+        val = _evaluate(model, val_ds)
+        test = _evaluate(model, test_ds) if test_ds is not None else None
         timings["eval_s"] = time.perf_counter() - t
         if not math.isfinite(float(val["loss"])):
             return failed(f"non-finite validation loss {val['loss']}", "eval")
@@ -300,6 +300,25 @@ def train_child(
         del model
         keras.backend.clear_session()
         gc.collect()
+
+
+def _evaluate(model: keras.Model, dataset: Any) -> dict[str, float]:
+    """Mean cross-entropy and accuracy over a dataset, by eager forward passes.
+
+    Eager calls trace no tf.function: model.evaluate would trace one per child, and Keras/TF keep part
+    of every traced function alive after clear_session (keras-team/keras#20552).
+    """
+    import keras
+    import numpy as np
+
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    total_loss, correct, n = 0.0, 0, 0
+    for x, y in dataset:
+        logits = model(x, training=False)
+        total_loss += float(loss_fn(y, logits))
+        correct += int(np.sum(np.argmax(np.asarray(logits), axis=-1) == np.asarray(y)))
+        n += int(y.shape[0])
+    return {"loss": total_loss / max(n, 1), "accuracy": correct / max(n, 1)}
 
 
 def _check_io(model: keras.Model, data: Any) -> None:
