@@ -82,7 +82,7 @@ class Budget:
         """A budget that trains a small child in seconds on 2 CPU cores (far below paper accuracy)."""
         if _check_task(task) == "cifar10":
             return cls(task, epochs=3, batch_size=64, max_train_examples=2000, max_eval_examples=1000)
-        return cls(task, epochs=6, batch_size=64)
+        return cls(task, epochs=6, batch_size=64, max_train_examples=2000, max_eval_examples=2000)
 
     @classmethod
     def paper(cls, task: str) -> Budget:

@@ -250,3 +250,13 @@ def test_on_disk_feature_cache(tmp_path):
             wav.write_bytes(b"corrupt")
     again = SpeechCommandsData(tmp_path / "sc", cache_dir=tmp_path / "cache")
     np.testing.assert_array_equal(again.features("test"), first)
+
+
+def test_subsets_of_the_training_set_decode_only_their_clips(tmp_path):
+    fake_layout(tmp_path)
+    data = SpeechCommandsData(tmp_path)
+    rows = np.array([0, 2])
+    part = data.train_clips(rows)
+    assert part.shape == (2, 16000) and part.dtype == np.int16
+    assert "all" not in data._train_cache
+    np.testing.assert_array_equal(data.train_audio[rows], part)

@@ -14,9 +14,16 @@ T = TypeVar("T")
 _STORE: dict[tuple, dict[str, Any]] = {}
 
 
-def clear_data_cache() -> None:
-    """Forget every dataset loaded in this process (frees its memory once nothing else holds it)."""
-    _STORE.clear()
+def _key(obj: Any) -> tuple:
+    return (type(obj).__qualname__, obj.cache_key(), os.environ.get(ENV_VAR))
+
+
+def clear_data_cache(obj: Any = None) -> None:
+    """Forget the data loaded in this process for obj (or for every data object when obj is None)."""
+    if obj is None:
+        _STORE.clear()
+    else:
+        _STORE.pop(_key(obj), None)
 
 
 class shared_property(Generic[T]):  # noqa: N801 (used like the property builtin)
@@ -32,8 +39,7 @@ class shared_property(Generic[T]):  # noqa: N801 (used like the property builtin
     def __get__(self, obj: Any, owner: type | None = None) -> T:
         if obj is None:
             return self  # type: ignore[return-value]
-        key = (type(obj).__qualname__, obj.cache_key(), os.environ.get(ENV_VAR))
-        store = _STORE.setdefault(key, {})
+        store = _STORE.setdefault(_key(obj), {})
         if self.name not in store:
             store[self.name] = self.fn(obj)
         return store[self.name]

@@ -6,10 +6,14 @@ import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rena_lib.data.cache import shared_property
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 from rena_lib.data.paths import download_hint, download_with_keras, local_dataset_dir
 
 __all__ = [
@@ -195,7 +199,7 @@ class Cifar10Data:
 
     def train_dataset(
         self, batch_size: int, *, seed: int = 0, augment: bool = True, num_examples: int | None = None
-    ):
+    ) -> tuple[tf.data.Dataset, int]:
         """Shuffled, augmented, normalised batches of (image, label), reshuffled every epoch; and its size."""
         import tensorflow as tf
 
@@ -217,7 +221,9 @@ class Cifar10Data:
         ds = ds.map(lambda img, label: (self._normalize(img), label), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE), len(y)
 
-    def eval_dataset(self, split: str, batch_size: int, *, max_examples: int | None = None):
+    def eval_dataset(
+        self, split: str, batch_size: int, *, max_examples: int | None = None
+    ) -> tf.data.Dataset:
         """Normalised, un-augmented batches of 'validation' or 'test' (the first max_examples)."""
         import tensorflow as tf
 

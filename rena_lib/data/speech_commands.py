@@ -10,10 +10,14 @@ import random
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rena_lib.data.cache import shared_property
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 from rena_lib.data.paths import download_hint, download_with_keras, local_dataset_dir
 
 __all__ = [
@@ -256,15 +260,44 @@ class SpeechCommandsData:
         )
 
     @shared_property
-    def train_audio(self) -> np.ndarray:
-        """All training clips decoded once, int16 [N, 16000] (silence rows are zeros)."""
+    def _train_cache(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _decode_train(self, rows: np.ndarray | None) -> np.ndarray:
         from rena_lib.data.audio import decode_wavs
 
+        paths = self.index.paths("training")
+        if rows is not None:
+            paths = [paths[i] for i in rows]
         cfg = self.mfcc_config
-        audio = decode_wavs(
-            self.index.paths("training"), sample_rate=cfg.sample_rate, clip_samples=cfg.clip_samples
-        )
+        audio = decode_wavs(paths, sample_rate=cfg.sample_rate, clip_samples=cfg.clip_samples)
         return np.round(audio * 32768.0).clip(-32768, 32767).astype(np.int16)
+
+    def train_clips(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Training clips as int16 [n, 16000] (silence rows are zeros): the given rows of the training
+        index, or all of them; each decoded once per process.
+
+        Subsets are decoded alone (a smoke budget on the full dataset reads only its clips); once the
+        subsets held add up to more clips than the whole training set, everything is decoded instead.
+        """
+        cache = self._train_cache
+        if "all" in cache or rows is None:
+            if "all" not in cache:
+                cache.clear()
+                cache["all"] = self._decode_train(None)
+            return cache["all"] if rows is None else cache["all"][rows]
+        key = "rows:" + hashlib.sha1(np.asarray(rows, np.int64).tobytes()).hexdigest()
+        if key not in cache:
+            held = sum(len(v) for k, v in cache.items() if k.startswith("rows:"))
+            if held + len(rows) > len(self.index.entries["training"]):
+                return self.train_clips(None)[rows]
+            cache[key] = self._decode_train(rows)
+        return cache[key]
+
+    @property
+    def train_audio(self) -> np.ndarray:
+        """All training clips, int16 [N, 16000], decoded once (the full training set needs 2.7 GB)."""
+        return self.train_clips(None)
 
     def labels(self, split: str) -> np.ndarray:
         """Labels of 'train', 'validation' or 'test'."""
@@ -312,9 +345,10 @@ class SpeechCommandsData:
                 seed = [self.seed, 1 if split == "validation" else 2]
                 audio = augment_batch(audio, self.noise, seed, jitter_samples=0).numpy()
             out[split] = self._features_of(audio)
-        train = self.train_audio
-        pick = np.random.default_rng(self.seed).permutation(len(train))[: self.STATS_CLIPS]
-        feats = self._features_of(train[np.sort(pick)].astype(np.float32) / 32768.0)
+        n_train = len(self.index.entries["training"])
+        pick = np.sort(np.random.default_rng(self.seed).permutation(n_train)[: self.STATS_CLIPS])
+        rows = None if len(pick) == n_train else pick
+        feats = self._features_of(self.train_clips(rows).astype(np.float32) / 32768.0)
         out["mean"] = feats.mean(axis=(0, 1)).astype(np.float32)
         out["std"] = (feats.std(axis=(0, 1)) + 1e-6).astype(np.float32)
         if path is not None:
@@ -337,12 +371,20 @@ class SpeechCommandsData:
         return self._eval_cache["mean"], self._eval_cache["std"]
 
     @shared_property
-    def _clean_train_features(self) -> np.ndarray:
-        return self._features_of(self.train_audio.astype(np.float32) / 32768.0)
+    def _clean_cache(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _clean_train_features(self, rows: np.ndarray | None) -> np.ndarray:
+        key = "all" if rows is None else hashlib.sha1(np.asarray(rows, np.int64).tobytes()).hexdigest()
+        if key not in self._clean_cache:
+            if len(self._clean_cache) > 8:  # seeds vary: keep memory bounded
+                self._clean_cache.clear()
+            self._clean_cache[key] = self._features_of(self.train_clips(rows).astype(np.float32) / 32768.0)
+        return self._clean_cache[key]
 
     def train_dataset(
         self, batch_size: int, *, seed: int = 0, augment: bool = True, num_examples: int | None = None
-    ):
+    ) -> tuple[tf.data.Dataset, int]:
         """Shuffled batches of (normalised MFCC [49, 40, 1], label), augmented on the fly; and its size."""
         import tensorflow as tf
 
@@ -352,10 +394,9 @@ class SpeechCommandsData:
         if num_examples is not None and num_examples < len(labels):
             idx = np.sort(np.random.default_rng(seed).permutation(len(labels))[:num_examples])
             labels = labels[idx]
-        audio = self.train_audio if idx is None else self.train_audio[idx]
         cfg, (mean, std) = self.mfcc_config, self.feature_stats
         if not augment:  # nothing random per epoch: the clean features, computed once per process
-            feats = self._clean_train_features[idx] if idx is not None else self._clean_train_features
+            feats = self._clean_train_features(idx)
             ds = tf.data.Dataset.from_tensor_slices((feats, labels))
             ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
             ds = ds.map(lambda f, y: (_normalize(f, mean, std), y))
@@ -366,7 +407,7 @@ class SpeechCommandsData:
             audio = augment_batch(tf.cast(clips, tf.float32) / 32768.0, noise, s)
             return _normalize(mfcc(audio, cfg), mean, std), labels
 
-        ds = tf.data.Dataset.from_tensor_slices((audio, labels))
+        ds = tf.data.Dataset.from_tensor_slices((self.train_clips(idx), labels))
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip(ds, seeds).map(
@@ -374,7 +415,9 @@ class SpeechCommandsData:
         )
         return ds.prefetch(tf.data.AUTOTUNE), len(labels)
 
-    def eval_dataset(self, split: str, batch_size: int, *, max_examples: int | None = None):
+    def eval_dataset(
+        self, split: str, batch_size: int, *, max_examples: int | None = None
+    ) -> tf.data.Dataset:
         """Batches of cached, normalised (MFCC [49, 40, 1], label) of 'validation' or 'test'."""
         import tensorflow as tf
 
