@@ -190,6 +190,15 @@ def _epoch_timer():
     return EpochTimer()
 
 
+def _short(exc: BaseException, limit: int = 500) -> str:
+    """'Type: message', where a TensorFlow op error keeps its last lines (the cause, not the graph trace)."""
+    text = str(exc)
+    if "Graph execution error" in text:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        text = " ".join(lines[-2:])
+    return f"{type(exc).__name__}: {text[-limit:] if len(text) > limit else text}"
+
+
 def _is_oom(exc: BaseException) -> bool:
     import tensorflow as tf
 
@@ -216,7 +225,7 @@ def train_child(
     t_start = time.perf_counter()
     keras.backend.clear_session()
     keras.utils.set_random_seed(budget.seed)
-    n_avail = len(data.labels("train")) if hasattr(data, "labels") else len(data.split("train")[1])
+    n_avail = len(data.labels("train"))
     train_ds, n_train = data.train_dataset(
         budget.batch_size, seed=budget.seed, augment=budget.augment, num_examples=budget.train_size(n_avail)
     )
@@ -240,19 +249,20 @@ def train_child(
             _check_io(model, data)
         except Exception as exc:
             if _is_oom(exc):
-                return failed(f"out of memory while building: {type(exc).__name__}: {exc}", "build")
-            return failed(f"build failed: {type(exc).__name__}: {exc}", "build")
+                return failed(f"out of memory while building: {_short(exc)}", "build")
+            return failed(f"build failed: {_short(exc)}", "build")
         timings["build_s"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        model.compile(
-            optimizer=optimizer_fn(steps_per_epoch),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        )
-        timings["compile_s"] = time.perf_counter() - t
-        timer = _epoch_timer()
+        stage = "train"
         try:
+            t = time.perf_counter()
+            model.compile(
+                optimizer=optimizer_fn(steps_per_epoch),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            )
+            timings["compile_s"] = time.perf_counter() - t
+            timer = _epoch_timer()
             history = model.fit(
                 train_ds,
                 epochs=epochs,
@@ -260,23 +270,23 @@ def train_child(
                 verbose=verbose,
                 callbacks=[keras.callbacks.TerminateOnNaN(), timer],
             ).history
+            timings["first_epoch_s"] = timer.times[0] if timer.times else 0.0
+            steady = timer.times[1:]
+            timings["steady_epoch_s"] = sum(steady) / len(steady) if steady else timings["first_epoch_s"]
+            losses = [float(x) for x in history.get("loss", [])]
+            if timer.nan_batch is not None or not losses or not all(map(math.isfinite, losses)):
+                return failed(
+                    f"non-finite training loss (epoch {len(timer.times)}, batch {timer.nan_batch})", "train"
+                )
+            stage = "eval"
+            t = time.perf_counter()
+            val = _evaluate(model, val_ds)
+            test = _evaluate(model, test_ds) if test_ds is not None else None
+            timings["eval_s"] = time.perf_counter() - t
         except Exception as exc:
             if _is_oom(exc):
-                return failed(f"out of memory while training: {type(exc).__name__}: {exc}", "train")
-            return failed(f"training failed: {type(exc).__name__}: {str(exc)[:500]}", "train")
-        timings["first_epoch_s"] = timer.times[0] if timer.times else 0.0
-        steady = timer.times[1:]
-        timings["steady_epoch_s"] = sum(steady) / len(steady) if steady else timings["first_epoch_s"]
-        losses = [float(x) for x in history.get("loss", [])]
-        if timer.nan_batch is not None or not losses or not all(map(math.isfinite, losses)):
-            return failed(
-                f"non-finite training loss (epoch {len(timer.times)}, batch {timer.nan_batch})", "train"
-            )
-
-        t = time.perf_counter()
-        val = _evaluate(model, val_ds)
-        test = _evaluate(model, test_ds) if test_ds is not None else None
-        timings["eval_s"] = time.perf_counter() - t
+                return failed(f"out of memory ({stage}): {_short(exc)}", stage)
+            return failed(f"{stage} failed: {_short(exc)}", stage)
         if not math.isfinite(float(val["loss"])):
             return failed(f"non-finite validation loss {val['loss']}", "eval")
         extras = {

@@ -139,6 +139,17 @@ def test_failing_children_do_not_break_the_next_one(kws_eval):
     wrong = ev.evaluate_model(lambda: keras.Sequential([keras.Input((49, 40, 1)), keras.layers.Dense(3)]))
     assert wrong.failed and "expected 12" in wrong.reason
     assert ev(type("S", (), {"task": "cifar10"})()).failed  # a spec of the other task
+
+    def raises_in_training():
+        import tensorflow as tf
+
+        boom = keras.layers.Lambda(lambda x: tf.debugging.check_numerics(x * float("inf"), "boom"))
+        return keras.Sequential(
+            [keras.Input((49, 40, 1)), keras.layers.Flatten(), keras.layers.Dense(12), boom]
+        )
+
+    crashed = ev.evaluate_model(raises_in_training)
+    assert crashed.failed and crashed.reason.startswith("train failed") and "boom" in crashed.reason
     ok = ev.evaluate_model(dense_kws)
     assert not ok.failed and ok.performance > 0.15
 
