@@ -5,7 +5,8 @@
 
 For each task (cifar10, kws) and a few representative specs: the median wall time of one child at
 Budget.smoke(task) (build, compile, first epoch, steady epochs, evaluation, as EvalResult.extras reports
-them) and its validation accuracy, after the dataset is loaded once (its load time is reported apart).
+them), the process CPU time it used (both cores together; less sensitive than wall time to other load
+on the machine) and its validation accuracy, after the dataset is loaded once (load time reported apart).
 Then --children consecutive children (the specs in turn, with a NaN child every tenth to exercise the
 failure path) in one process: the resident set size (psutil RSS) after 5 children and after all of them.
 Writes JSON with the machine, load average, versions and the command line.
@@ -98,7 +99,11 @@ def time_children(task: str, evaluator: Any, repeats: int) -> list[dict[str, Any
     rows = []
     for text in SPECS[task]:
         spec = from_paper_notation(text, task)
-        results = [evaluator(spec) for _ in range(repeats)]
+        results, cpu = [], []
+        for _ in range(repeats):
+            c0 = time.process_time()
+            results.append(evaluator(spec))
+            cpu.append(time.process_time() - c0)
         ok = [r for r in results if not r.failed]
         if not ok:
             rows.append({"spec": text, "failed": results[0].reason})
@@ -110,13 +115,17 @@ def time_children(task: str, evaluator: Any, repeats: int) -> list[dict[str, Any
                 "params": ok[0].extras["params"],
                 "seconds_per_child": statistics.median(r.wall_time for r in ok),
                 "all_seconds": [round(r.wall_time, 3) for r in ok],
+                "cpu_seconds_per_child": round(statistics.median(cpu), 3),
                 "val_accuracy": ok[0].performance,
                 "epochs": ok[0].epochs,
                 "train_examples": ok[0].extras["train_examples"],
                 "timings_median_s": {k: round(v, 3) for k, v in timings.items()},
             }
         )
-        print(f"  {task} {text}: {rows[-1]['seconds_per_child']:.2f} s, val acc {ok[0].performance:.3f}")
+        print(
+            f"  {task} {text}: {rows[-1]['seconds_per_child']:.2f} s wall, "
+            f"{rows[-1]['cpu_seconds_per_child']:.2f} s CPU, val acc {ok[0].performance:.3f}"
+        )
     return rows
 
 

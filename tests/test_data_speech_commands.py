@@ -260,3 +260,15 @@ def test_subsets_of_the_training_set_decode_only_their_clips(tmp_path):
     assert part.shape == (2, 16000) and part.dtype == np.int16
     assert "all" not in data._train_cache
     np.testing.assert_array_equal(data.train_audio[rows], part)
+
+
+def test_eval_noise_is_fixed_and_optional(tmp_path):
+    fake_layout(tmp_path)
+    clean = SpeechCommandsData(tmp_path).features("test")
+    noisy = SpeechCommandsData(tmp_path, eval_noise=True).features("test")
+    assert noisy.shape == clean.shape and not np.allclose(noisy, clean)
+    from rena_lib.data.cache import clear_data_cache
+
+    again = SpeechCommandsData(tmp_path, eval_noise=True)
+    clear_data_cache(again)
+    np.testing.assert_array_equal(again.features("test"), noisy)  # the same noise every time
