@@ -18,6 +18,8 @@ from rena_lib.data.cache import shared_property
 
 if TYPE_CHECKING:
     import tensorflow as tf
+
+    from rena_lib.data.audio import NoiseBank
 from rena_lib.data.paths import download_hint, download_with_keras, local_dataset_dir
 
 __all__ = [
@@ -196,7 +198,8 @@ def _normalize(feats, mean: np.ndarray, std: np.ndarray):
 class SpeechCommandsData:
     """Lazily loaded 12-class Speech Commands with cached features and an augmented training pipeline.
 
-    split_salt '' is the canonical split; the subset in ../shared/data needs split_salt=RESPLIT_SALT.
+    split_salt '' is the canonical split. A folder that lies inside one canonical partition (the real
+    subset used for development and CI is part of the official test set) needs split_salt=RESPLIT_SALT.
     Picklable: only the settings are pickled; the index, audio and features live in a per-process cache
     (rena_lib.data.cache) shared by equal objects, so an evaluator unpickled per child loads them once.
     Validation / test MFCCs are computed once (in memory; optionally also an .npz in cache_dir keyed by
@@ -225,7 +228,7 @@ class SpeechCommandsData:
         from rena_lib.data.audio import MfccConfig
 
         self.data_dir = None if data_dir is None else str(data_dir)
-        self.percentages = {
+        self.split_options = {
             "validation_percentage": validation_percentage,
             "testing_percentage": testing_percentage,
             "silence_percentage": silence_percentage,
@@ -239,19 +242,19 @@ class SpeechCommandsData:
 
     def cache_key(self) -> tuple:
         """The settings that determine the loaded data (objects with equal keys share it in a process)."""
-        items = sorted(self.percentages.items())
+        items = sorted(self.split_options.items())
         return (self.data_dir, tuple(items), self.eval_noise, self.cache_dir, self.seed, self.mfcc_config)
 
     @shared_property
     def index(self) -> SpeechCommandsIndex:
         """The 12-class index of all three partitions."""
         return index_speech_commands(
-            find_speech_commands_dir(self.data_dir), seed=self.seed, **self.percentages
+            find_speech_commands_dir(self.data_dir), seed=self.seed, **self.split_options
         )
 
     @shared_property
-    def noise(self):
-        """The background noise recordings (a NoiseBank)."""
+    def noise(self) -> NoiseBank:
+        """The background noise recordings, decoded once."""
         from rena_lib.data.audio import NoiseBank
 
         cfg = self.mfcc_config
