@@ -57,7 +57,10 @@ class Budget:
     epochs: passes over the (possibly reduced) training set; steps, when set, is the total number of
     optimiser steps instead (epochs = ceil(steps / steps per epoch)). data_fraction and
     max_train_examples shrink the training set (a seeded subset); max_eval_examples caps the validation
-    and test sets (the first ones, for speed at smoke scale).
+    and test sets (the first ones, for speed at smoke scale). max_seconds, when set, caps the training
+    wall time of a child: training stops after the batch that crosses it and the child is evaluated as
+    it is (EvalResult.extras["time_capped"] says so). It bounds the cost of the odd huge child a search
+    samples at smoke scale; the paper's budgets leave it unset.
     """
 
     task: str
@@ -69,9 +72,12 @@ class Budget:
     steps: int | None = None
     augment: bool = True
     seed: int = 0
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         _check_task(self.task)
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds must be > 0 or None, got {self.max_seconds}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
         if not 0.0 < self.data_fraction <= 1.0:
@@ -165,16 +171,22 @@ def kws_optimizer(steps_per_epoch: int | None = None) -> keras.optimizers.Optimi
     return keras.optimizers.Adam(learning_rate=kws_schedule())
 
 
-def _epoch_timer():
+def _epoch_timer(max_seconds: float | None = None):
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
-        """Wall time of every epoch, and the batch at which TerminateOnNaN fired (if it did)."""
+        """Wall time of every epoch, the batch at which TerminateOnNaN fired (if it did), and the
+        wall-clock cap: training stops after the batch that crosses max_seconds."""
 
         def __init__(self) -> None:
             super().__init__()
             self.times: list[float] = []
             self.nan_batch: int | None = None
+            self.capped = False
+            self._start = time.perf_counter()
+
+        def on_train_begin(self, logs=None):
+            self._start = time.perf_counter()
 
         def on_epoch_begin(self, epoch, logs=None):
             self._t = time.perf_counter()
@@ -186,6 +198,9 @@ def _epoch_timer():
             loss = (logs or {}).get("loss")
             if loss is not None and self.nan_batch is None and not math.isfinite(float(loss)):
                 self.nan_batch = batch
+            if max_seconds is not None and time.perf_counter() - self._start > max_seconds:
+                self.capped = True
+                self.model.stop_training = True
 
     return EpochTimer()
 
@@ -262,7 +277,7 @@ def train_child(
                 metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             )
             timings["compile_s"] = time.perf_counter() - t
-            timer = _epoch_timer()
+            timer = _epoch_timer(budget.max_seconds)
             history = model.fit(
                 train_ds,
                 epochs=epochs,
@@ -292,6 +307,7 @@ def train_child(
         extras = {
             **base,
             "params": int(model.count_params()),
+            "time_capped": timer.capped,
             "final_loss": losses[-1],
             "train_accuracy": float(history["accuracy"][-1]),
             "val_loss": float(val["loss"]),
