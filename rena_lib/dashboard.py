@@ -431,6 +431,7 @@ def controller_figure(
                 np.arange(1, len(d) + 1), roll, color=colors[name], lw=1.6, label=name, gid=f"reward:{name}"
             )
     ax_r.set(title="Reward (Eq. 3) per child", xlabel="searched children", ylabel="reward")
+    ax_r.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_r.legend(loc="lower right", fontsize=8)
 
     rtg, base = _returns_to_go(main), _baselines(policy)
@@ -482,12 +483,14 @@ def controller_figure(
     ax_p.set(
         title="Best feasible accuracy and feasible children", xlabel="searched children", ylabel="accuracy"
     )
+    ax_p.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_f = ax_p.twinx()
     for name, df in frames.items():
         p = _progress(df)
         ax_f.plot(p["searched"], p["feasible"], color=colors[name], lw=1.2, ls=":", label=f"{name}: # feasible",
                   gid=f"feasible:{name}")  # fmt: skip
     ax_f.set_ylabel("feasible children (dotted)")
+    ax_f.yaxis.set_major_locator(MaxNLocator(integer=True))
     if not any(_progress(df)["feasible"].iloc[-1] if len(df) else 0 for df in frames.values()):
         ax_p.text(0.5, 0.5, "no feasible child yet", ha="center", va="center", transform=ax_p.transAxes)
     ax_f.grid(False)
