@@ -16,7 +16,9 @@ every logged spec exactly, or :class:`HistoryError` is raised.
 TFLite notes (TF 2.21): a Keras GRU is converted with its recurrence *unrolled* over the 49 time steps
 (same weights). The rolled while-loop cannot be converted with a dynamic batch, and the int8 calibrator
 crashes on it; the unrolled graph quantises fine and runs faster on XNNPACK, at the price of a larger
-file (every step's ops are stored). Models without recurrent layers are converted unchanged.
+file (every step's ops are stored; the int8 file of an unrolled GRU can even outgrow the float one, e.g.
+824 KB vs 380 KB for GRU (2,32,1), as each step carries its own quantised tensors). Models without
+recurrent layers are converted unchanged (int8 then is about a quarter of the float file).
 """
 
 from __future__ import annotations
