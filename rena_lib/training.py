@@ -6,12 +6,13 @@ workers) without paying the TensorFlow import; datasets load on a child's first 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "cifar_schedule",
     "kws_optimizer",
     "kws_schedule",
+    "release_custom_gradients",
     "train_child",
 ]
 
@@ -220,6 +222,30 @@ def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError | tf.errors.ResourceExhaustedError)
 
 
+@contextlib.contextmanager
+def release_custom_gradients() -> Iterator[None]:
+    """Drop the custom-gradient registrations made inside the block when it ends.
+
+    TensorFlow registers every graph-mode tf.custom_gradient in a process-wide registry that is never
+    pruned, and Keras's optimiser reduces gradients through one in every traced train step; the entry
+    keeps that step's whole FuncGraph alive, so memory grew by about 6 MB per child even after
+    keras.backend.clear_session() (keras-team/keras#17458 and #20552 report the symptom). The entries
+    are only looked up while a gradient is being traced through that graph, which is over once the
+    child is done. Not for children trained concurrently in threads of one process.
+    """
+    from tensorflow.python.framework import ops
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    before = set(registry) if isinstance(registry, dict) else None
+    try:
+        yield
+    finally:
+        if before is not None:
+            for name in set(registry) - before:
+                if name.startswith("CustomGradient-"):
+                    registry.pop(name, None)
+
+
 def train_child(
     model_fn: Callable[[], keras.Model],
     data: Any,
@@ -231,10 +257,23 @@ def train_child(
 ) -> EvalResult:
     """Build, train and evaluate one child; a build error, NaN loss or OOM becomes a failed EvalResult.
 
-    data provides train_dataset(...), eval_dataset(...), num_classes and input_shape (Cifar10Data,
-    SpeechCommandsData). Data errors are not the child's fault and propagate. Keras state is cleared
-    before and after, and the seed is set (keras.utils.set_random_seed) before building.
+    data provides train_dataset(...), eval_dataset(...), labels(split), num_classes and input_shape
+    (Cifar10Data, SpeechCommandsData). Data errors are not the child's fault and propagate. Keras state
+    is cleared before and after (with release_custom_gradients, so memory stays flat over many
+    children), and the seed is set (keras.utils.set_random_seed) before building.
     """
+    with release_custom_gradients():
+        return _train_child(model_fn, data, budget, optimizer_fn, with_test, verbose)
+
+
+def _train_child(
+    model_fn: Callable[[], keras.Model],
+    data: Any,
+    budget: Budget,
+    optimizer_fn: Callable[[int], keras.optimizers.Optimizer],
+    with_test: bool,
+    verbose: int,
+) -> EvalResult:
     import keras
 
     t_start = time.perf_counter()

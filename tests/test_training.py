@@ -173,3 +173,23 @@ def test_budget_module_import_is_light():
     code = "import sys, rena_lib.training as t; t.KwsEvaluator(); print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_no_graphs_survive_a_child(kws_eval):
+    import gc
+
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    ev = KwsEvaluator(
+        KWS_FAST.replace(epochs=1, max_train_examples=128), kws_eval.data.data_dir, split_salt=RESPLIT_SALT
+    )
+
+    def graphs_alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, FuncGraph) for o in gc.get_objects())
+
+    ev.evaluate_model(dense_kws)
+    first = graphs_alive()
+    for _ in range(3):
+        assert not ev.evaluate_model(dense_kws).failed
+    assert graphs_alive() <= first  # Keras/TF would otherwise keep every child's train step (~6 MB each)
