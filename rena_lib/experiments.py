@@ -42,8 +42,14 @@ def make_evaluator(
     data_dir: str | os.PathLike | None = None,
     split_salt: str = "",
     with_test: bool = False,
+    max_seconds: float | None = None,
 ) -> Evaluator:
-    """ "proxy" (the documented stand-in, no training) or "train" (real training at the scale's budget)."""
+    """An evaluator by name: "proxy" (the documented stand-in, no training) or "train" (real training).
+
+    "train" trains every child at the scale's budget (Budget.smoke / Budget.paper) and loads its
+    validation data at once, so a missing or broken dataset fails here, before any search starts.
+    max_seconds caps each child's training time (Budget.max_seconds).
+    """
     if name == "proxy":
         from rena_lib.proxy import ProxyEvaluator
 
@@ -55,10 +61,11 @@ def make_evaluator(
     if scale not in ("smoke", "paper"):
         raise ValueError(f"scale must be 'smoke' or 'paper', got {scale!r}")
     budget = Budget.smoke(task) if scale == "smoke" else Budget.paper(task)
+    budget = budget.replace(max_seconds=max_seconds)
     if task == "kws":
-        return KwsEvaluator(budget, data_dir, split_salt=split_salt, with_test=with_test)
+        return KwsEvaluator(budget, data_dir, split_salt=split_salt, with_test=with_test).prepare()
     if task == "cifar10":
-        return CifarEvaluator(budget, data_dir, with_test=with_test)
+        return CifarEvaluator(budget, data_dir, with_test=with_test).prepare()
     raise ValueError(f"unknown task {task!r}")
 
 
