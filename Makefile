@@ -31,7 +31,7 @@ format: venv
 
 test: lint
 	$(PY) -m pytest -q tests
-	$(PY) -m pytest -q --nbval-lax --sanitize-with notebooks/sanitize.cfg -p no:randomly notebooks
+	$(PY) -m pytest -q --nbval-lax --sanitize-with notebooks/sanitize.cfg notebooks
 
 test-slow: venv
 	$(PY) -m pytest -q -m slow tests

@@ -12,4 +12,6 @@ tmp=$(mktemp)
   grep -v -E "^(rfc3987-syntax|lark)==" "$tmp"
 } > requirements.lock
 rm -f "$tmp"
-echo "requirements.lock: $(grep -c '==' requirements.lock) pins"
+# environment.yml (conda users) carries the same pins
+{ cat scripts/environment.header; grep -E '==' requirements.lock | sed 's/^/      - /'; } > environment.yml
+echo "requirements.lock: $(grep -c '==' requirements.lock) pins (environment.yml updated)"
