@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from rena_lib.arch.schema import ACTIVATIONS, BRANCH_OPS, CIFAR_TYPES, KWS_TYPES, MODULE_TYPES
 from rena_lib.arch.spec import Layer, Spec
 
 __all__ = ["BASELINES", "SPACE_NAMES", "SearchSpace", "baseline", "get"]
@@ -136,15 +137,10 @@ _CIFAR_LAYER = {
         "filter_width": (3, 5, 7),
         "pool_width": (2, 3),
         "channels": (16, 32, 64, 96, 128, 256),
-        "activation": ("relu", "crelu", "elu", "selu", "swish"),
+        "activation": ACTIVATIONS,
         "merge": ("add", "concat"),  # the "add" layer joins Src1 and Src2 by addition or concatenation
     },
-    "type_features": {
-        "conv2d": ("filter_width", "channels", "activation", "src1"),
-        "ds_conv2d": ("filter_width", "channels", "activation", "src1"),
-        "maxpool2d": ("pool_width", "src1"),
-        "add": ("merge", "src1", "src2"),
-    },
+    "type_features": CIFAR_TYPES,
 }
 
 # Table 4: layer-by-layer search for keyword spotting. "Dropout rate" [0.8, 0.9, 1.0] is read as the keep
@@ -161,46 +157,14 @@ _KWS_LAYER = {
         "directions": (1, 2),
         "keep_prob": (0.8, 0.9, 1.0),
     },
-    "type_features": {
-        "conv2d": (
-            "num_layers",
-            "channels",
-            "kernel_t",
-            "kernel_f",
-            "stride_t",
-            "stride_f",
-            "keep_prob",
-            "src1",
-        ),
-        "ds_conv2d": (
-            "num_layers",
-            "channels",
-            "kernel_t",
-            "kernel_f",
-            "stride_t",
-            "stride_f",
-            "keep_prob",
-            "src1",
-        ),
-        "dilated_conv2d": ("num_layers", "channels", "kernel_t", "kernel_f", "stride_f", "keep_prob", "src1"),
-        "gru": ("num_layers", "channels", "directions", "keep_prob", "src1"),
-        "avgpool2d": ("kernel_t", "kernel_f", "src1"),
-        "fc": ("num_layers", "channels", "keep_prob", "src1"),
-    },
+    # the search space has no global pooling (the paper's notation does): see arch.schema
+    "type_features": {t: f for t, f in KWS_TYPES.items() if t != "global_avgpool2d"},
 }
 
 # Table 5: module search for image classification. Each branch is two operations whose outputs are
 # concatenated; op 1 reads Src1, op 2 reads Src2 ("none": no second op; "1x7-7x1-none": a 1x7 then 7x1
 # factorised convolution as op 1). "propagate" = the branch output joins the module output.
-BRANCH_TYPES = (
-    "conv-conv",
-    "conv-maxpool",
-    "conv-avgpool",
-    "conv-none",
-    "maxpool-none",
-    "avgpool-none",
-    "1x7-7x1-none",
-)
+BRANCH_TYPES = tuple(BRANCH_OPS)
 _CIFAR_MODULE = {
     "features": {
         "filter_width": (3, 5, 7),
@@ -208,9 +172,7 @@ _CIFAR_MODULE = {
         "channels": (8, 12, 16, 24, 32),
         "propagate": (0, 1),
     },
-    "type_features": {
-        t: ("filter_width", "pool_width", "channels", "propagate", "src1", "src2") for t in BRANCH_TYPES
-    },
+    "type_features": MODULE_TYPES,
 }
 
 #: default stacking of the module (module search): stem conv, `stages` stages of `repeats` modules,

@@ -28,48 +28,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from rena_lib.arch.schema import ACTIVATIONS, BRANCH_OPS, CIFAR_TYPES, KWS_TYPES, MODULE_TYPES
 from rena_lib.arch.spec import TASKS, Layer, Spec
 
 __all__ = ["ACTIVATIONS", "Graph", "Op", "live_layers", "lower", "module_outputs", "reads", "validate"]
 
-ACTIVATIONS = ("relu", "crelu", "elu", "selu", "swish")
-
-_KWS_TYPES = {
-    "conv2d": ("num_layers", "channels", "kernel_t", "kernel_f", "stride_t", "stride_f", "keep_prob", "src1"),
-    "ds_conv2d": (
-        "num_layers",
-        "channels",
-        "kernel_t",
-        "kernel_f",
-        "stride_t",
-        "stride_f",
-        "keep_prob",
-        "src1",
-    ),
-    "dilated_conv2d": ("num_layers", "channels", "kernel_t", "kernel_f", "stride_f", "keep_prob", "src1"),
-    "gru": ("num_layers", "channels", "directions", "keep_prob", "src1"),
-    "avgpool2d": ("kernel_t", "kernel_f", "src1"),
-    "global_avgpool2d": ("src1",),
-    "fc": ("num_layers", "channels", "keep_prob", "src1"),
-}
-_CIFAR_TYPES = {
-    "conv2d": ("filter_width", "channels", "activation", "src1"),
-    "ds_conv2d": ("filter_width", "channels", "activation", "src1"),
-    "maxpool2d": ("pool_width", "src1"),
-    "add": ("merge", "src1", "src2"),
-}
-_BRANCH_OPS = {
-    "conv-conv": ("conv", "conv"),
-    "conv-maxpool": ("conv", "maxpool"),
-    "conv-avgpool": ("conv", "avgpool"),
-    "conv-none": ("conv", None),
-    "maxpool-none": ("maxpool", None),
-    "avgpool-none": ("avgpool", None),
-    "1x7-7x1-none": ("1x7-7x1", None),
-}
-_MODULE_TYPES = {
-    t: ("filter_width", "pool_width", "channels", "propagate", "src1", "src2") for t in _BRANCH_OPS
-}
 _POSITIVE_INTS = {
     "num_layers", "kernel_t", "kernel_f", "channels", "stride_t", "stride_f", "directions",
     "filter_width", "pool_width",
@@ -80,8 +43,8 @@ _STACK_FIELDS = ("stem_channels", "stages", "repeats", "stage_multiplier")
 def layer_schema(spec: Spec) -> dict[str, tuple[str, ...]]:
     """Layer types allowed for the spec's task and granularity, with their required fields."""
     if spec.granularity == "module":
-        return _MODULE_TYPES
-    return _KWS_TYPES if spec.task == "kws" else _CIFAR_TYPES
+        return MODULE_TYPES
+    return KWS_TYPES if spec.task == "kws" else CIFAR_TYPES
 
 
 @dataclass
@@ -177,7 +140,7 @@ def _check_value(i: int, ltype: str, name: str, v: Any) -> None:
 def reads(spec: Spec, layer: Layer) -> list[int]:
     """The sources a layer (branch) actually reads: src1, plus src2 for 'add' layers and two-op branches."""
     srcs = [layer.features["src1"]]
-    if layer.type == "add" or (spec.granularity == "module" and _BRANCH_OPS[layer.type][1] is not None):
+    if layer.type == "add" or (spec.granularity == "module" and BRANCH_OPS[layer.type][1] is not None):
         srcs.append(layer.features["src2"])
     return srcs
 
@@ -445,7 +408,7 @@ def _lower_module(spec: Spec, b: _Builder) -> None:
             outs: dict[int, str] = {0: x}
             for i in live:
                 f = spec.layers[i - 1].features
-                op1, op2 = _BRANCH_OPS[spec.layers[i - 1].type]
+                op1, op2 = BRANCH_OPS[spec.layers[i - 1].type]
                 y = _branch_op(b, op1, outs[f["src1"]], i, f, f["channels"] * mult)
                 if op2 is not None:
                     z = _branch_op(b, op2, outs[f["src2"]], i, f, f["channels"] * mult)
