@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,25 +76,40 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "_", s).strip("_") or "search"
 
 
+IF_EXISTS = ("error", "overwrite", "resume")
+
+
 def run_searches(
     configs: Mapping[str, SearchConfig],
     evaluator: Evaluator,
     root: str | os.PathLike,
     executor: Executor | None = None,
-    resume: bool = False,
+    if_exists: str = "error",
     progress: bool = False,
 ) -> dict[str, SearchLog]:
-    """Run one search per named config into root/<slug(name)>/; resume=True continues unfinished ones."""
+    """Run one search per named config into root/<slug(name)>/.
+
+    if_exists says what happens to a search directory that is already there: "error" (the default: nothing
+    is lost), "overwrite" (delete it and search again: for cheap smoke runs) or "resume" (continue it; a
+    finished search is simply read back).
+    """
+    if if_exists not in IF_EXISTS:
+        raise ValueError(f"if_exists must be one of {IF_EXISTS}, got {if_exists!r}")
     root = Path(root)
+    directories = {name: root / slug(name) for name in configs}
+    if if_exists == "error":
+        taken = [str(d) for d in directories.values() if d.exists()]
+        if taken:
+            raise ValueError(
+                f"search directories already exist: {taken}; pass if_exists='resume' or 'overwrite'"
+            )
     logs = {}
     for name, config in configs.items():
-        directory = root / slug(name)
-        if directory.exists() and not resume:
-            import shutil
-
+        directory = directories[name]
+        if directory.exists() and if_exists == "overwrite":
             shutil.rmtree(directory)
         logs[name] = run_search(
-            config, evaluator, directory, resume=resume, executor=executor, progress=progress
+            config, evaluator, directory, resume=if_exists == "resume", executor=executor, progress=progress
         )
     return logs
 

@@ -1,0 +1,66 @@
+"""Experiments helpers: evaluators by name, one search per config, curves and summaries from saved logs."""
+
+import pytest
+
+from rena_lib import experiments
+from rena_lib.proxy import ProxyEvaluator
+from rena_lib.search import SearchConfig
+
+JOINT = ["params < 100000", "intensity > 10"]
+
+
+def tiny(proposer="rena", seed=0):
+    return SearchConfig.paper(
+        "kws_layer", proposer=proposer, seed=seed, episodes=2, episode_size=2, batch_size=2, top_k=2,
+        constraints=JOINT,
+    )  # fmt: skip
+
+
+def test_slug_is_file_system_safe():
+    assert experiments.slug("RENA (size < 0.1M, intensity > 10)") == "RENA_size_lt_0.1M_intensity_gt_10"
+
+
+def test_make_evaluator_names():
+    assert isinstance(experiments.make_evaluator("proxy", "kws"), ProxyEvaluator)
+    with pytest.raises(ValueError, match="unknown evaluator 'oracle'"):
+        experiments.make_evaluator("oracle", "kws")
+    with pytest.raises(ValueError, match="scale must be"):
+        experiments.make_evaluator("train", "kws", scale="huge")
+
+
+def test_run_searches_never_loses_a_saved_search_unless_told(tmp_path):
+    configs = {"RENA seed 0": tiny(), "random seed 0": tiny("random")}
+    logs = experiments.run_searches(configs, ProxyEvaluator(), tmp_path)
+    assert [len(log) for log in logs.values()] == [8, 8]
+    first = logs["RENA seed 0"].records
+    with pytest.raises(ValueError, match="already exist"):
+        experiments.run_searches(configs, ProxyEvaluator(), tmp_path)
+    assert experiments.load_logs(tmp_path, list(configs))["RENA seed 0"].records == first
+    again = experiments.run_searches(configs, ProxyEvaluator(), tmp_path, if_exists="resume")
+    assert again["RENA seed 0"].records == first  # a finished search is read back, not repeated
+    redo = experiments.run_searches(configs, ProxyEvaluator(), tmp_path, if_exists="overwrite")
+    assert [r["spec_key"] for r in redo["RENA seed 0"].records] == [r["spec_key"] for r in first]
+    with pytest.raises(ValueError, match="if_exists must be one of"):
+        experiments.run_searches(configs, ProxyEvaluator(), tmp_path, if_exists="append")
+
+
+def test_curves_and_summaries_from_saved_logs(tmp_path):
+    logs = experiments.run_searches(
+        {"RENA seed 0": tiny(), "random seed 1": tiny("random", 1)}, ProxyEvaluator(), tmp_path
+    )
+    curves = experiments.fig4b_curves(logs, window=2)
+    assert set(curves["proposer"]) == {"RENA", "random"} and set(curves["seed"]) == {0, 1}
+    assert len(curves) == 16
+    for name, log in logs.items():
+        df = log.to_dataframe()
+        feasible = experiments.feasible_so_far(log)
+        assert feasible.iloc[-1] == int((df["feasible"] & ~df["failed"]).sum())
+        assert feasible.is_monotonic_increasing
+        best = experiments.best_so_far(log)
+        assert best.is_monotonic_increasing or best.isna().any()
+        summary = experiments.feasibility_summary({name: log}, last=4)
+        assert summary.loc[name, "children"] == 8
+    with pytest.raises(ValueError, match="not of the form"):
+        experiments.fig4b_curves({"RENA": logs["RENA seed 0"]}, window=2)
+    table = experiments.summary_table(logs)
+    assert list(table["children"]) == [8, 8]
