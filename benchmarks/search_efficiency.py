@@ -204,11 +204,14 @@ def write_report(args: argparse.Namespace, runs: dict[str, dict[str, Any]], extr
     for strategy in ("rena_paper", "rena_study"):
         if strategy not in summary:
             continue
+        total = args.episodes * first_episode
         pairs = [
             (runs[f"{strategy}-seed{s}"], runs[f"random-seed{s}"])
             for s in args.seeds
-            if f"{strategy}-seed{s}" in runs and f"random-seed{s}" in runs
+            if runs.get(f"{strategy}-seed{s}", {}).get("children") == total
+            and runs.get(f"random-seed{s}", {}).get("children") == total
         ]
+        summary[strategy]["seeds_compared_with_random"] = len(pairs)
         summary[strategy]["more_feasible_than_random_in_every_seed"] = (
             all(a["feasible_total"] > b["feasible_total"] for a, b in pairs) if pairs else None
         )
@@ -274,10 +277,7 @@ def draw(args: argparse.Namespace, logs: dict[str, Any]) -> None:
     window = args.batch_size
     curves = fig4b_curves(logs, window)
     budget = make_budget(args)
-    label = (
-        f"real KWS subset, {budget.epochs} epochs x {budget.max_train_examples} examples per child "
-        f"(benchmarks/search_efficiency.py)"
-    )
+    label = f"real KWS subset, {budget.epochs} ep. x {budget.max_train_examples} ex. per child"
     fig = fig4b(curves, label, window)
     args.figure.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.figure, dpi=120)
@@ -303,6 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--figure", type=Path, default=DEFAULT_FIG)
     ap.add_argument("--report", action="store_true", help="only report from the saved logs")
+    ap.add_argument(
+        "--retrain",
+        action="store_true",
+        help="with --report: retrain best feasible children not yet retrained",
+    )
     args = ap.parse_args(argv)
     args.argv = list(argv if argv is not None else sys.argv[1:])
     if "RENA_DATA_DIR" not in os.environ:
@@ -340,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         elif (directory / "config.json").exists():
             log = SearchLog(directory)
             runs[name] = {"strategy": strategy, "seed": seed, **describe(log, first_episode)}
-            for key in ("wall_s_this_invocation", "load_average_start", "load_average_end", "retrained"):
+            keep = ("wall_s_this_invocation", "wall_s_previous_invocation", "load_average_start")
+            for key in (*keep, "load_average_end", "retrained"):
                 if key in (previous.get(name) or {}):
                     runs[name][key] = previous[name][key]
         else:
@@ -355,16 +361,19 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         write_report(args, runs, started)
-    if not args.report:
+    if not args.report or args.retrain:
         test_eval = make_evaluator(args, with_test=True)
         from rena_lib.arch import Spec, from_paper_notation
 
-        baseline = test_eval(from_paper_notation("FC (1,12)", "kws"))
-        started["baseline_retrained"] = {
-            "notation": "FC (1,12)",
-            "val_accuracy": baseline.performance,
-            "test_accuracy": baseline.test_accuracy,
-        }
+        if previous.get("baseline_retrained"):
+            started["baseline_retrained"] = previous["baseline_retrained"]
+        else:
+            baseline = test_eval(from_paper_notation("FC (1,12)", "kws"))
+            started["baseline_retrained"] = {
+                "notation": "FC (1,12)",
+                "val_accuracy": baseline.performance,
+                "test_accuracy": baseline.test_accuracy,
+            }
         for name, r in runs.items():
             if r["best_feasible"] is None or "retrained" in r:
                 continue
