@@ -323,6 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(args.out.read_text()).get("runs", {}) if args.out.exists() else {}
     evaluator = None
     started = {"load_average_start": load_average(), "started": dt.datetime.now(dt.UTC).isoformat()}
+    if args.report:  # keep the run's own start, load and date; this invocation only reports
+        prev = json.loads(args.out.read_text()) if args.out.exists() else {}
+        started = {k: prev[k] for k in ("load_average_start", "load_average_end", "started") if k in prev}
+        started["run_date"] = prev.get("run_date") or prev.get("date")
+        started["run_command"] = prev.get("run_command") or prev.get("command")
     for strategy, seed in order:
         name, directory = f"{strategy}-seed{seed}", run_dir(args.root, strategy, seed)
         if not args.report:
