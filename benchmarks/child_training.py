@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import versions
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "child_training.json"
 for _k, _v in {"TF_CPP_MIN_LOG_LEVEL": "3", "ABSL_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}.items():
@@ -44,19 +46,6 @@ SPECS = {
         "DS-Conv2d (3,32,relu) MaxPool2d (2) DS-Conv2d (3,64,relu)",
     ],
 }
-
-
-def versions() -> dict[str, str]:
-    """Versions of the stack, from package metadata."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "rena-lib"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            continue
-    return out
 
 
 def rss_mb() -> float:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from metrics_speed import _relative, git_commit, machine, versions
+from common import git_commit, machine, relative, versions
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "machinery.json"
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "machinery",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python "
-        + " ".join(shlex.quote(a) for a in [_relative(Path(__file__)), *(argv or sys.argv[1:])]),
+        + " ".join(shlex.quote(a) for a in [relative(Path(__file__)), *(argv or sys.argv[1:])]),
         "git_commit": git_commit(),
         "machine": machine(),
         "versions": versions(),
@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     result["load_average"]["end"] = load_average()
     print(json.dumps({k: cifar[k] for k in ("children_per_hour", "timing_split")}, indent=2))
     write()
-    print(f"wrote {_relative(args.out)}")
+    print(f"wrote {relative(args.out)}")
     return 0
 
 

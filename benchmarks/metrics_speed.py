@@ -17,14 +17,14 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from common import git_commit, machine, relative, versions
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "metrics_speed.json"
@@ -65,50 +65,6 @@ def timed(fn, repeats: int) -> tuple[float, Any]:
         result = fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), result
-
-
-def versions() -> dict[str, str]:
-    """Versions of the stack, from package metadata."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas", "scipy", "rena-lib"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
-def machine() -> dict[str, Any]:
-    """CPU model, cores and OS of this machine."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": model, "cpu_cores": os.cpu_count(), "os": platform.platform(), "gpu": None}
-
-
-def git_commit() -> str | None:
-    """The checkout's HEAD commit, if any."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def _relative(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "git_commit": git_commit(),
         "machine": machine(),
         "versions": versions(),
-        "settings": vars(args) | {"out": _relative(args.out)},
+        "settings": vars(args) | {"out": relative(args.out)},
         "keras_import_s": t_import,
         "results": results,
         "min_ratio": min(r["ratio"] for r in results),

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from metrics_speed import _relative, git_commit, machine, versions
+from common import git_commit, machine, relative, versions
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "proxy_search.json"
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "proxy_search",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python "
-        + " ".join(shlex.quote(a) for a in [_relative(Path(__file__)), *(argv or sys.argv[1:])]),
+        + " ".join(shlex.quote(a) for a in [relative(Path(__file__)), *(argv or sys.argv[1:])]),
         "git_commit": git_commit(),
         "machine": machine(),
         "versions": versions(),
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
-    print(f"wrote {_relative(args.out)}")
+    print(f"wrote {relative(args.out)}")
     return 0
 
 

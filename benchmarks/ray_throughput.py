@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common import git_commit, machine, versions
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "ray_throughput.json"
@@ -117,55 +118,6 @@ def run_mode(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         fresh.close()
     return out
-
-
-def versions() -> dict[str, str]:
-    """Versions of the stack, read from package metadata (no heavy imports)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("tensorflow-cpu", "tensorflow", "keras", "ray", "numpy", "rena-lib"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
-def machine() -> dict[str, Any]:
-    """CPU model, cores and memory of this machine."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gib = None
-    try:
-        import psutil
-
-        mem_gib = round(psutil.virtual_memory().total / 2**30, 1)
-    except ImportError:
-        pass
-    return {
-        "cpu": model,
-        "cpu_cores": os.cpu_count(),
-        "memory_gib": mem_gib,
-        "os": platform.platform(),
-        "gpu": None,
-    }
-
-
-def git_commit() -> str | None:
-    """The checkout's HEAD commit, if any."""
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def sub(mode: str, args: argparse.Namespace, threads: int) -> dict[str, Any]:

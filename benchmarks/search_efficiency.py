@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from metrics_speed import _relative, git_commit, machine, versions
+from common import git_commit, machine, relative, versions
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "search_efficiency.json"
@@ -227,7 +227,7 @@ def write_report(args: argparse.Namespace, runs: dict[str, dict[str, Any]], extr
     result = {
         "benchmark": "search_efficiency",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "python " + " ".join(shlex.quote(a) for a in [_relative(Path(__file__)), *args.argv]),
+        "command": "python " + " ".join(shlex.quote(a) for a in [relative(Path(__file__)), *args.argv]),
         "git_commit": git_commit(),
         "machine": machine(),
         "versions": versions(),
@@ -398,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     if logs:
         draw(args, logs)
     print(json.dumps(json.loads(args.out.read_text())["summary"], indent=2))
-    print(f"wrote {_relative(args.out)} and {_relative(args.figure)}")
+    print(f"wrote {relative(args.out)} and {relative(args.figure)}")
     return 0
 
 
