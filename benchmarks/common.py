@@ -10,7 +10,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
-__all__ = ["ROOT", "git_commit", "machine", "relative", "versions"]
+__all__ = ["ROOT", "git_commit", "header", "machine", "relative", "versions"]
 
 PACKAGES = (
     "tensorflow-cpu",
@@ -81,3 +81,20 @@ def relative(path: Path) -> str:
         return str(path.resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
+
+
+def header(benchmark: str, script: str, argv: list[str] | None = None) -> dict[str, Any]:
+    """The fields every result JSON starts with: name, UTC date, command, commit, machine, versions."""
+    import datetime as dt
+    import shlex
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    return {
+        "benchmark": benchmark,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": "python " + " ".join(shlex.quote(a) for a in [relative(Path(script)), *args]),
+        "git_commit": git_commit(),
+        "machine": machine(),
+        "versions": versions(),
+    }

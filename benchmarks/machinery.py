@@ -25,10 +25,8 @@ machinery.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -36,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import git_commit, machine, relative, versions
+from common import header, relative
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "machinery.json"
@@ -274,13 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     if "RENA_DATA_DIR" not in os.environ:
         ap.error("set RENA_DATA_DIR (the folder holding speech_commands/ and cifar10/)")
     result: dict[str, Any] = {
-        "benchmark": "machinery",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "python "
-        + " ".join(shlex.quote(a) for a in [relative(Path(__file__)), *(argv or sys.argv[1:])]),
-        "git_commit": git_commit(),
-        "machine": machine(),
-        "versions": versions(),
+        **header("machinery", __file__, argv),
         "load_average": {"start": load_average()},
         "notes": "one process, measured side by side; the machine was shared with other jobs (load above), "
         "so absolute seconds hold for this machine under that load; the shares are the result",

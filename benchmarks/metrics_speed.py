@@ -14,17 +14,15 @@ The ratio keras / analytic comes from this one run. Both paths must give identic
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import shlex
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from common import git_commit, machine, relative, versions
+from common import header, relative
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "metrics_speed.json"
@@ -126,13 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(import keras/TensorFlow: {t_import:.1f} s, not included)")
 
     out = {
-        "benchmark": "metrics_speed",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "python "
-        + " ".join(shlex.quote(a) for a in [f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]),
-        "git_commit": git_commit(),
-        "machine": machine(),
-        "versions": versions(),
+        **header("metrics_speed", __file__, argv),
         "settings": vars(args) | {"out": relative(args.out)},
         "keras_import_s": t_import,
         "results": results,

@@ -23,10 +23,8 @@ the untrained, near-uniform policy, so "children to the first feasible" within i
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import shlex
 import statistics
 import sys
 import tempfile
@@ -35,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import git_commit, machine, relative, versions
+from common import header, relative
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "proxy_search.json"
@@ -141,13 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "at a useful rate.",
     }
     result = {
-        "benchmark": "proxy_search",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "python "
-        + " ".join(shlex.quote(a) for a in [relative(Path(__file__)), *(argv or sys.argv[1:])]),
-        "git_commit": git_commit(),
-        "machine": machine(),
-        "versions": versions(),
+        **header("proxy_search", __file__, argv),
         "setup": {
             "space": "kws_layer",
             "baseline": "FC (1,12)",

@@ -21,10 +21,8 @@ All the ratios come from one run of this script.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -32,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import git_commit, machine, versions
+from common import header
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "ray_throughput.json"
@@ -186,13 +184,11 @@ def main(argv: list[str] | None = None) -> int:
         m["failed"] = sum(c["failed"] for c in m["children"])
     base = modes["local"]["children_per_hour"]
     report = {
-        "benchmark": "children per hour, local executor vs Ray executor with 2 workers (KWS smoke budget)",
-        "command": "python "
-        + " ".join(shlex.quote(a) for a in [str(Path(__file__).relative_to(ROOT)), *(argv or sys.argv[1:])]),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "machine": machine(),
-        "versions": versions(),
+        **header(
+            "children per hour, local executor vs Ray executor with 2 workers (KWS smoke budget)",
+            __file__,
+            argv,
+        ),
         "setup": {
             "evaluator": 'KwsEvaluator(Budget.smoke("kws"), split_salt=RESPLIT_SALT, cache_dir=<warm cache>)',
             "data_dir": args.data_dir,

@@ -25,7 +25,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import git_commit, machine, relative, versions
+from common import header, relative
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "search_efficiency.json"
@@ -225,12 +224,7 @@ def write_report(args: argparse.Namespace, runs: dict[str, dict[str, Any]], extr
         )
     budget = make_budget(args)
     result = {
-        "benchmark": "search_efficiency",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "python " + " ".join(shlex.quote(a) for a in [relative(Path(__file__)), *args.argv]),
-        "git_commit": git_commit(),
-        "machine": machine(),
-        "versions": versions(),
+        **header("search_efficiency", __file__, args.argv),
         "setup": {
             "data": "RENA_DATA_DIR/speech_commands (shared real subset, re-split with RESPLIT_SALT)",
             "space": "kws_layer",
