@@ -2,6 +2,8 @@
 
     python benchmarks/proxy_search.py          # writes benchmarks/results/proxy_search.json
     python benchmarks/proxy_search.py --seeds 0 --children 200 --out /tmp/proxy.json
+    python benchmarks/proxy_search.py --convention per_layer --metrics-batch-size 1 \
+        --out benchmarks/results/proxy_search_per_layer.json
 
 KWS space, the paper's FC (1,12) baseline, the joint constraint of Fig. 4b, episode 5 x batch 10 (the
 paper's KWS settings), top-10 baselines, the proxy evaluator (rena_lib.proxy: a deterministic stand-in
@@ -18,6 +20,10 @@ children searched until the first and until the tenth feasible one (None: not re
 children per 50, the best feasible proxy accuracy and the wall time. Random search does not learn, so
 one random run per seed serves both settings. Note that RENA's first episode (50 children) comes from
 the untrained, near-uniform policy, so "children to the first feasible" within it is luck for both.
+
+Intensity is counted per op at batch 64 (rena_lib.metrics, the search default), which puts GRUs near the
+paper's values. `--convention per_layer --metrics-batch-size 1` repeats the study under the per-layer
+count, where most small GRUs exceed 10 FLOPs/byte and the feasible region is much larger.
 """
 
 from __future__ import annotations
@@ -43,7 +49,13 @@ for _k, _v in {"TF_CPP_MIN_LOG_LEVEL": "3", "ABSL_MIN_LOG_LEVEL": "3", "TF_ENABL
 
 
 def run_one(
-    proposer: str, seed: int, episodes: int, lr: float, updates: int, directory: Path
+    proposer: str,
+    seed: int,
+    episodes: int,
+    lr: float,
+    updates: int,
+    directory: Path,
+    metrics: tuple[str, int] = ("per_op", 64),
 ) -> dict[str, Any]:
     """One search; returns its summary, settings and wall time."""
     from rena_lib.proxy import ProxyEvaluator
@@ -57,6 +69,8 @@ def run_one(
         episodes=episodes,
         learning_rate=lr,
         updates_per_episode=updates,
+        metrics_convention=metrics[0],
+        metrics_batch_size=metrics[1],
     )
     t0 = time.perf_counter()
     log = run_search(config, ProxyEvaluator(), directory, progress=False)
@@ -78,6 +92,12 @@ def mean(values: list[Any]) -> float | None:
     return statistics.fmean(vals) if vals else None
 
 
+def median(values: list[Any]) -> float | None:
+    """Median of the non-None values (None if there are none)."""
+    vals = [v for v in values if v is not None]
+    return statistics.median(vals) if vals else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the study, print a summary and write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -85,8 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--children", type=int, default=400, help="children per search (a multiple of 50)")
     ap.add_argument("--study-lr", type=float, default=0.002)
     ap.add_argument("--study-updates", type=int, default=10)
+    ap.add_argument(
+        "--convention", choices=("per_op", "per_layer"), default="per_op", help="byte accounting of intensity"
+    )
+    ap.add_argument("--metrics-batch-size", type=int, default=64, help="batch the bytes are counted for")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
+    metrics = (args.convention, args.metrics_batch_size)
     if args.children % 50 or args.children < 100:
         ap.error("--children must be a multiple of 50 (episode 5 x batch 10), at least 100")
     episodes = args.children // 50
@@ -94,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, Any]]] = {"random": [], "rena_paper": [], "rena_proxy_study": []}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            runs["random"].append(run_one("random", seed, episodes, 0.0006, 1, Path(tmp) / f"random-{seed}"))
+            random_dir = Path(tmp) / f"random-{seed}"
+            runs["random"].append(run_one("random", seed, episodes, 0.0006, 1, random_dir, metrics))
             for name, (lr, updates) in settings.items():
-                run = run_one("rena", seed, episodes, lr, updates, Path(tmp) / f"rena-{name}-{seed}")
+                run = run_one("rena", seed, episodes, lr, updates, Path(tmp) / f"rena-{name}-{seed}", metrics)
                 runs[f"rena_{name}"].append(run)
             for key, rs in runs.items():
                 r = rs[-1]
@@ -111,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         key: {
             "feasible_share_last_100_mean": mean([r["feasible_share_last"] for r in rs]),
             "children_to_first_feasible_mean": mean([r["children_to_first_feasible"] for r in rs]),
+            "children_to_first_feasible_median": median([r["children_to_first_feasible"] for r in rs]),
             "never_feasible_runs": sum(r["children_to_first_feasible"] is None for r in rs),
             "children_to_10_feasible_mean": mean([r["children_to_10_feasible"] for r in rs]),
             "best_feasible_accuracy_mean": mean([r["best_feasible_performance"] for r in rs]),
@@ -124,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         for n in ("first", "10"):
             key = f"children_to_{n}_feasible"
-            summary[f"rena_{name}"][f"{n}_feasible_sooner_in_every_seed"] = all(
-                (a[key] or 10**9) < (b[key] or 10**9) for a, b in zip(rena, rand, strict=True)
-            )
+            sooner = [(a[key] or 10**9) < (b[key] or 10**9) for a, b in zip(rena, rand, strict=True)]
+            summary[f"rena_{name}"][f"{n}_feasible_sooner_in_every_seed"] = all(sooner)
+            summary[f"rena_{name}"][f"{n}_feasible_sooner_seeds"] = sum(sooner)
     first_episode = 5 * 10  # children proposed before RENA's first policy update (episode 5 x batch 10)
     notes = {
         "random_first_feasible_within_first_episode": sum(
@@ -145,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             "baseline": "FC (1,12)",
             "constraints": CONSTRAINTS,
             "evaluator": "rena_lib.proxy.ProxyEvaluator (deterministic stand-in for training, not real accuracy)",
+            "metrics_convention": args.convention,
+            "metrics_batch_size": args.metrics_batch_size,
             "episode_size": 5,
             "batch_size": 10,
             "top_k": 10,

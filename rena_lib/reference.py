@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from rena_lib.metrics import Metrics, OpCost, measure
+from rena_lib.metrics import DEFAULT_BATCH_SIZE, DEFAULT_CONVENTION, Metrics, OpCost, measure
 
 __all__ = [
     "ARCHITECTURES",
@@ -199,22 +199,31 @@ def _baseline_ops(name: str) -> tuple[OpCost, ...]:
     return measure(CIFAR_BASELINES[name]()).layers
 
 
-def measure_architecture(arch: Architecture, batch_size: int = 1) -> Metrics:
+def measure_architecture(
+    arch: Architecture, batch_size: int = DEFAULT_BATCH_SIZE, convention: str = DEFAULT_CONVENTION
+) -> Metrics:
     """Our metrics of one published architecture (Table 1 rows build a Keras model, once per process)."""
     if arch.table == 2:
-        return measure(arch.spec(), batch_size)
-    return Metrics.from_ops(list(_baseline_ops(arch.name)), batch_size)
+        return measure(arch.spec(), batch_size, convention)
+    return Metrics.from_ops(list(_baseline_ops(arch.name)), batch_size, convention)
 
 
-def comparison_table(batch_size: int = 1, tables: tuple[int, ...] = (2, 1)) -> Any:
-    """Paper vs ours for every architecture of the tables: params, FLOPs, FLOPs x 256 and intensity."""
+def comparison_table(
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    tables: tuple[int, ...] = (2, 1),
+    convention: str = DEFAULT_CONVENTION,
+) -> Any:
+    """Paper vs ours for every architecture of the tables: params, FLOPs, FLOPs x 256 and intensity.
+
+    The intensity is counted under `convention` at `batch_size` (both also given as columns).
+    """
     import pandas as pd
 
     rows = []
     for a in ARCHITECTURES:
         if a.table not in tables:
             continue
-        m = measure_architecture(a, batch_size)
+        m = measure_architecture(a, batch_size, convention)
         gflops = m.flops * PAPER_FLOPS_SCALE
         rows.append(
             {
@@ -231,6 +240,8 @@ def comparison_table(batch_size: int = 1, tables: tuple[int, ...] = (2, 1)) -> A
                 "gflops_ratio": math.nan if a.paper_gflops is None else a.paper_gflops / gflops,
                 "intensity": m.intensity,
                 "paper_intensity": a.paper_intensity,
+                "convention": m.convention,
+                "batch_size": m.batch_size,
             }
         )
     return pd.DataFrame(rows).set_index("name")

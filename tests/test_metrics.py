@@ -67,14 +67,21 @@ def test_dense_flops_and_bytes_by_hand():
     row = _layer_row(model, "fc")
     # 2 x 20 x 10 multiply-adds + 10 bias adds; 20 x 10 + 10 weights
     assert (row.params, row.flops) == (210, 2 * 20 * 10 + 10)
-    # bytes: 4 x (210 weights + 20 inputs + 10 outputs) per example; weights once per batch
-    assert row.bytes_accessed(1) == 4 * (210 + 30) == 960
-    assert row.bytes_accessed(8) == 4 * (210 + 8 * 30) == 1800
-    m1, m8 = measure(model), measure(model, batch_size=8)
+    # per layer: 4 x (210 weights + 20 inputs + 10 outputs) per example; weights once per batch
+    assert row.bytes_accessed(1, "per_layer") == 4 * (210 + 30) == 960
+    assert row.bytes_accessed(8, "per_layer") == 4 * (210 + 8 * 30) == 1800
+    m1, m8 = measure(model, 1, "per_layer"), measure(model, batch_size=8, convention="per_layer")
     assert m1.intensity == pytest.approx(410 / 960)
     assert m8.intensity == pytest.approx(8 * 410 / 1800)
+    # per op: the matmul (20 in, 10 out), then the bias add reads and writes the 10 outputs
+    assert row.bytes_accessed(1, "per_op") == 4 * (210 + 30 + 20) == 1040
+    assert row.bytes_accessed(64) == 4 * (210 + 64 * 50) == 13_640  # the defaults: per op, batch 64
+    assert measure(model).intensity == pytest.approx(64 * 410 / 13_640)
+    assert (measure(model).convention, measure(model).batch_size) == ("per_op", 64)
     relu = _layer_row(_model((20,), L.Dense(10, activation="relu", name="fc")), "fc")
     assert relu.flops == 410 + 10  # the nonlinearity: 1 FLOP per output
+    assert relu.bytes_accessed(1) == 4 * (210 + 30 + 20 + 20)  # and one more read + write of the outputs
+    assert relu.bytes_accessed(1, "per_layer") == 960  # per layer, bias and activation are free
 
 
 def test_conv2d_flops_by_hand():
@@ -117,6 +124,28 @@ def test_gru_step_flops_by_hand():
     assert _layer_row(_model((1, 3), L.GRU(4, reset_after=False, name="g")), "g").flops == 168 + 12 + 44
 
 
+def test_gru_bytes_by_hand():
+    # 5 steps of a 4-unit GRU on 3 inputs, 4 outputs per step (return_sequences)
+    row = _layer_row(_model((5, 3), L.GRU(4, return_sequences=True, name="g")), "g")
+    # per layer: weights once, the 15 inputs and 20 outputs once per example
+    assert row.bytes_accessed(1, "per_layer") == 4 * (108 + 15 + 20)
+    # per op and step: x W 3 + 12, h U 4 + 12, two bias adds 2 x (12 + 12), gates 29 x 4 = 116
+    # -> 195 values per step; all 108 weights re-read at every one of the 5 steps
+    assert (row.weight_reads, row.moved_op) == (5, 5 * 195)
+    assert row.bytes_accessed(1) == 4 * (5 * 108 + 5 * 195)
+    assert row.bytes_accessed(64, "per_op") == 4 * (5 * 108 + 64 * 5 * 195)
+    bi = _layer_row(_model((5, 3), L.Bidirectional(L.GRU(4, return_sequences=True), name="g")), "g")
+    assert (bi.weight_reads, bi.moved_op) == (5, 2 * 5 * 195)
+    # reset_after=False: one bias add of 3u per step, 24 values fewer
+    ra = _layer_row(_model((5, 3), L.GRU(4, reset_after=False, name="g")), "g")
+    assert ra.moved_op == 5 * (195 - 24)
+
+
+def test_unknown_convention_is_named():
+    with pytest.raises(ValueError, match=r"convention 'per_batch'.*per_op"):
+        measure(from_paper_notation("GRU (2,64,1)", "kws"), convention="per_batch")
+
+
 def test_pointwise_pooling_add_concat_by_hand():
     inputs = keras.Input((4, 4, 2), name="x")
     a = L.BatchNormalization(name="bn")(inputs)
@@ -131,6 +160,7 @@ def test_pointwise_pooling_add_concat_by_hand():
     assert rows["act"].flops == 32  # any nonlinearity: 1 FLOP per element
     assert rows["add"].flops == 2 * 32  # three inputs: two adds per element
     assert rows["cat"].flops == 0 and rows["cat"].moved == 32 + 32 + 64  # a memory move
+    assert all(r.moved_op == r.moved and r.weight_reads == 1 for r in rows.values())  # one op each
     assert rows["avg"].flops == 4 * (2 * 2 * 4)  # window area per output
     assert rows["max"].flops == 9 * (2 * 2 * 4)
     assert rows["gap"].flops == 2 * 2 * 4  # one per input element

@@ -13,6 +13,7 @@ import pytest
 from rena_lib import spaces
 from rena_lib.actions import replay
 from rena_lib.arch import Spec, from_paper_notation
+from rena_lib.metrics import measure
 from rena_lib.proxy import ProxyEvaluator, proxy_accuracy
 from rena_lib.search import LOG_FIELDS, SearchConfig, SearchLog, run_search
 
@@ -79,6 +80,7 @@ def test_config_round_trips_and_paper_presets():
         0.9,
     )
     assert str(cfg.baseline_spec()) == "FC (1,12)"
+    assert (cfg.metrics_convention, cfg.metrics_batch_size) == ("per_op", 64)
     cfg.validate()
 
 
@@ -93,6 +95,8 @@ def test_config_round_trips_and_paper_presets():
         ({"top_k": 0}, "top_k"),
         ({"learning_rate": 0}, "learning_rate"),
         ({"penalty_base": 1.5}, "penalty_base"),
+        ({"metrics_convention": "per_net"}, "metrics_convention"),
+        ({"metrics_batch_size": 0}, "metrics_batch_size"),
         ({"baseline": "FC (1,13)"}, "not a member"),
         ({"baseline": "Conv2d (3,64,relu)"}, "not a member"),
         ({"max_layers": 1, "baseline": "GRU (1,64,1) FC (1,12)"}, "not a member"),
@@ -146,6 +150,19 @@ def test_random_search_log_records_every_child(random_run):
     summary = log.summary(window=10)
     assert summary["feasible_total"] == len(log.feasible()) and summary["children"] == 48
     assert summary["feasible_share_last"] == sum(r["feasible"] for r in log.records[-10:]) / 10
+
+
+def test_logged_metrics_follow_the_configured_byte_convention(random_run, tmp_path):
+    log, _, _ = random_run
+    ok = [r for r in log.records if not r["failed"]]
+    for r in ok:
+        assert r["intensity"] == pytest.approx(measure(Spec.from_dict(r["spec"])).intensity)  # per op, 64
+    cfg = small(episodes=1, metrics_convention="per_layer", metrics_batch_size=1)
+    per_layer = run_search(cfg, ProxyEvaluator(), tmp_path / "per_layer", progress=False)
+    for r in per_layer.records:
+        if not r["failed"]:
+            m = measure(Spec.from_dict(r["spec"]), 1, "per_layer")
+            assert (r["intensity"], r["bytes_accessed"]) == (pytest.approx(m.intensity), m.bytes_accessed)
 
 
 def test_edit_histories_replay_to_the_logged_specs(random_run):

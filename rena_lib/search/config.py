@@ -11,6 +11,7 @@ from rena_lib import spaces
 from rena_lib.arch.graph import validate
 from rena_lib.arch.notation import from_paper_notation
 from rena_lib.arch.spec import Spec
+from rena_lib.metrics import CONVENTIONS, DEFAULT_BATCH_SIZE, DEFAULT_CONVENTION
 from rena_lib.reward import Constraint
 
 __all__ = ["PROPOSERS", "SearchConfig"]
@@ -35,6 +36,8 @@ class SearchConfig:
     baseline b(s_t) is an exponential moving average (decay `baseline_decay`) of the mean return-to-go
     from step t (see rena_lib.search.reinforce). `updates_per_episode` > 1 (several Adam steps on one
     episode's batch) and `entropy_weight` > 0 are options beyond the paper (defaults 1 and 0 = paper).
+    `metrics_convention` and `metrics_batch_size` say how bytes accessed, and so compute intensity, are
+    counted for the constraints (rena_lib.metrics; default: per op at batch 64).
     """
 
     space: str = "kws_layer"
@@ -57,6 +60,8 @@ class SearchConfig:
     updates_per_episode: int = 1
     entropy_weight: float = 0.0
     stack: dict[str, Any] | None = None  # module search stacking (spaces.DEFAULT_MODULE_STACK)
+    metrics_convention: str = DEFAULT_CONVENTION  # "per_op" or "per_layer" byte accounting
+    metrics_batch_size: int = DEFAULT_BATCH_SIZE  # the batch the bytes accessed are counted for
 
     def __post_init__(self) -> None:
         self.space = _ALIASES.get(self.space, self.space)
@@ -135,6 +140,7 @@ class SearchConfig:
             "embed_units",
             "controller_units",
             "updates_per_episode",
+            "metrics_batch_size",
         ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -145,6 +151,10 @@ class SearchConfig:
             raise ValueError(f"top_k must be a positive int (or None), got {self.top_k!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+        if self.metrics_convention not in CONVENTIONS:
+            raise ValueError(
+                f"unknown metrics_convention {self.metrics_convention!r}; choose one of {CONVENTIONS}"
+            )
         _positive("learning_rate", self.learning_rate)
         if not 0.0 < _number("penalty_base", self.penalty_base) <= 1.0:
             raise ValueError(f"penalty_base must be in (0, 1], got {self.penalty_base!r}")

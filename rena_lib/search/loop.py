@@ -265,7 +265,7 @@ class _Search:
             rec.update(cached=True, wall_time=0.0)
             return rec
         result = batch.get(key) or self.executor.map(self.evaluator, [child])[0]
-        metrics = dict(measure(child))
+        metrics = dict(measure(child, self.config.metrics_batch_size, self.config.metrics_convention))
         rec.update(_metric_columns(metrics))
         rec.update(self._score(result, metrics))
         rec.update(cached=False, wall_time=float(result.wall_time))
