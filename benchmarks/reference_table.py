@@ -1,7 +1,7 @@
 """The paper's 15 architectures, paper vs ours, and the rank correlation of compute intensities.
 
-    python benchmarks/reference_table.py                 # batch 1, writes benchmarks/results/reference_table.csv
-    python benchmarks/reference_table.py --batch-size 64 --out /tmp/table.csv
+    python benchmarks/reference_table.py            # per op, batch 64: benchmarks/results/reference_table.csv
+    python benchmarks/reference_table.py --convention per_layer --batch-size 1 --out /tmp/table.csv
 
 Prints the table and Spearman's rho between our intensities and the paper's: over all 15 rows, over the
 14 of ../shared/reference/paper-tables.md (without Table 2's joint-constraint row) and over Table 2 alone.
@@ -24,7 +24,8 @@ for _k, _v in {"TF_CPP_MIN_LOG_LEVEL": "3", "ABSL_MIN_LOG_LEVEL": "3", "TF_ENABL
 def main(argv: list[str] | None = None) -> int:
     """Build the comparison table, print it with the correlations, write the CSV."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch-size", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--convention", choices=("per_op", "per_layer"), default="per_op")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rena_lib.reference import comparison_table, intensity_rank_correlation
 
-    table = comparison_table(batch_size=args.batch_size)
+    table = comparison_table(batch_size=args.batch_size, convention=args.convention)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.drop(columns=["architecture", "constraint"]).round(3).to_string())
     rho = {
@@ -41,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         "Table 2 (12 rows)": intensity_rank_correlation(table[table["table"] == 2]),
         "Table 1 (3 rows)": intensity_rank_correlation(table[table["table"] == 1]),
     }
-    print(f"\nSpearman rank correlation of intensities, ours (batch {args.batch_size}) vs the paper's:")
+    print(
+        f"\nSpearman rank correlation of intensities, ours ({args.convention}, batch {args.batch_size}) "
+        "vs the paper's:"
+    )
     for k, v in rho.items():
         print(f"  {k:24s} {v:.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
