@@ -115,7 +115,7 @@ def test_reinforce_gradient_matches_a_hand_computation(tiny):
     got = [g.numpy() for g in tape.gradient(loss, heads)]
 
     want = [np.zeros(h.shape) for h in heads]
-    lp_total = 0.0
+    lp_total = entropy_total = 0.0
     for (spec, decisions), adv in zip(steps, A.reshape(-1), strict=True):
         for d, p in zip(decisions, tiny.distributions(spec, decisions), strict=True):
             which, seg = (0, tiny._scale_seg) if d["kind"] == "scale" else (1, tiny._insert_seg)
@@ -123,7 +123,11 @@ def test_reinforce_gradient_matches_a_hand_computation(tiny):
             onehot = np.eye(end - start)[d["choice"]]
             want[which][start:end] += -(adv / N) * (onehot - p)
             lp_total += adv * np.log(p[d["choice"]])
+            entropy_total -= sum(q * np.log(q) for q in p if q > 0)
     assert float(loss) == pytest.approx(-lp_total / N, rel=1e-5)
+    # the entropy bonus: the summed entropy of every decision, normalised by N like the first term
+    bonus, _ = reinforce_loss(tiny, steps, A.reshape(-1), N, entropy_weight=0.1)
+    assert float(bonus) == pytest.approx(-(lp_total + 0.1 * entropy_total) / N, rel=1e-5)
     np.testing.assert_allclose(got[0], want[0], atol=1e-6)
     np.testing.assert_allclose(got[1], want[1], atol=1e-6)
     assert np.abs(want[1]).sum() > 0  # the tiny case exercises the insert-remove head

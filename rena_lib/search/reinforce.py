@@ -10,7 +10,9 @@ current episode first, then subtracted; the first episode starts it at its own m
     b_t <- decay * b_t + (1 - decay) * mean_n G_tn
 
 With decay 0 it is the per-episode batch mean. The loss whose gradient is g (up to sign) is
-``-1/N sum A_tn log pi(a_tn | s_tn)``, minus ``entropy_weight`` x the mean decision entropy (0 in the paper).
+``-1/N sum A_tn log pi(a_tn | s_tn)``, minus ``entropy_weight`` x ``1/N sum H_tn`` (0 in the paper), where
+H_tn is the summed entropy of every decision of step t of trajectory n: the entropy bonus is normalised
+like the policy-gradient term, so a weight of 0.01-0.1 is commensurate with advantages of that size.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def reinforce_loss(
     """(loss, {kind: entropies}) for recorded steps [(parent spec, decisions)] and their advantages.
 
     The log-probabilities are recomputed by replaying the decisions through the policy (call this under a
-    tf.GradientTape); loss = -sum(A * log pi) / batch_size - entropy_weight * mean entropy.
+    tf.GradientTape); loss = -(sum(A * log pi) + entropy_weight * sum(H)) / batch_size, where H are the
+    entropies of all decisions of all steps.
     """
     import tensorflow as tf
 
@@ -78,5 +81,5 @@ def reinforce_loss(
     adv = tf.constant(np.asarray(advantages, dtype=np.float32))
     loss = -tf.reduce_sum(adv * log_probs) / float(batch_size)
     if entropy_weight:
-        loss -= entropy_weight * tf.reduce_mean(tf.concat(list(entropies.values()), 0))
+        loss -= entropy_weight * tf.reduce_sum(tf.concat(list(entropies.values()), 0)) / float(batch_size)
     return loss, entropies
