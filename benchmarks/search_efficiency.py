@@ -170,6 +170,22 @@ def describe(log: Any, first_episode: int) -> dict[str, Any]:
     }
 
 
+def saved_metrics(args: argparse.Namespace) -> dict[str, Any]:
+    """How the saved searches counted bytes and intensity (from their config.json)."""
+    found = set()
+    for strategy in args.strategies:
+        for seed in args.seeds:
+            path = run_dir(args.root, strategy, seed) / "config.json"
+            if path.exists():
+                cfg = json.loads(path.read_text())
+                # a config without the fields predates them: the per-layer count at batch 1 was the only one
+                found.add((cfg.get("metrics_convention", "per_layer"), cfg.get("metrics_batch_size", 1)))
+    if len(found) > 1:
+        raise ValueError(f"the saved searches under {args.root} count intensity differently: {sorted(found)}")
+    convention, batch = found.pop() if found else (None, None)
+    return {"convention": convention, "batch_size": batch}
+
+
 def mean(values: list[Any]) -> float | None:
     """Mean of the non-None values (None if there are none)."""
     vals = [v for v in values if v is not None]
@@ -230,6 +246,7 @@ def write_report(args: argparse.Namespace, runs: dict[str, dict[str, Any]], extr
             "space": "kws_layer",
             "baseline": "FC (1,12)",
             "constraints": CONSTRAINTS,
+            "metrics": saved_metrics(args),
             "child_budget": budget.to_dict(),
             "params_cap": args.max_params or None,
             "params_cap_meaning": "children with more parameters are not trained: logged as failed "
