@@ -30,9 +30,9 @@ What is counted, per op (one op = one Keras layer; a SeparableConv2D is two ops,
     activation is three ops (the matmul, the bias add, the nonlinearity), each reading and writing the
     output tensor; a GRU runs step by step and re-reads all its weights at every time step, and every
     gate product, sum and nonlinearity reads its operands and writes its result (per step and direction:
-    inputs + 7u for the two matmuls, 12u for the two bias adds, 29u for the gates). Batch norm at
-    inference, pooling, Add and the other layers are one op each. Weights are read once per batch (GRU:
-    once per step per batch).
+    inputs + 7u for the two matmuls, 12u for the two bias adds (6u for reset_after=False, one bias), 29u
+    for the gates). Batch norm at inference, pooling, Add and the other layers are one op each. Weights
+    are read once per batch (GRU: once per step per batch).
   - ``"per_layer"``: every Keras layer reads its weights once per batch and its input activations and
     writes its output activations once per example: ``4 x (weights + batch_size x (inputs + outputs))``;
     recurrent weights stay on chip for all time steps, a layer's bias and activation are free.
