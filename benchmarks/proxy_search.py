@@ -41,6 +41,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import header, relative
 
+from rena_lib.metrics import CONVENTIONS, DEFAULT_BATCH_SIZE, DEFAULT_CONVENTION
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "proxy_search.json"
 CONSTRAINTS = ["params < 100000", "intensity > 10"]
@@ -55,7 +57,7 @@ def run_one(
     lr: float,
     updates: int,
     directory: Path,
-    metrics: tuple[str, int] = ("per_op", 64),
+    metrics: tuple[str, int] = (DEFAULT_CONVENTION, DEFAULT_BATCH_SIZE),
 ) -> dict[str, Any]:
     """One search; returns its summary, settings and wall time."""
     from rena_lib.proxy import ProxyEvaluator
@@ -106,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--study-lr", type=float, default=0.002)
     ap.add_argument("--study-updates", type=int, default=10)
     ap.add_argument(
-        "--convention", choices=("per_op", "per_layer"), default="per_op", help="byte accounting of intensity"
+        "--convention", choices=CONVENTIONS, default=DEFAULT_CONVENTION, help="byte accounting of intensity"
     )
-    ap.add_argument("--metrics-batch-size", type=int, default=64, help="batch the bytes are counted for")
+    ap.add_argument(
+        "--metrics-batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="batch the bytes are counted for"
+    )
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
     metrics = (args.convention, args.metrics_batch_size)

@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from rena_lib.metrics import CONVENTIONS, DEFAULT_BATCH_SIZE, DEFAULT_CONVENTION
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "reference_table.csv"
 JOINT_ROW = "RENA (size < 0.1M, intensity > 10)"
@@ -24,8 +26,8 @@ for _k, _v in {"TF_CPP_MIN_LOG_LEVEL": "3", "ABSL_MIN_LOG_LEVEL": "3", "TF_ENABL
 def main(argv: list[str] | None = None) -> int:
     """Build the comparison table, print it with the correlations, write the CSV."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--convention", choices=("per_op", "per_layer"), default="per_op")
+    ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    ap.add_argument("--convention", choices=CONVENTIONS, default=DEFAULT_CONVENTION)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
 
