@@ -395,9 +395,10 @@ def train_model(spec: Spec, evaluator: Any) -> tuple[keras.Model, Any]:
     """Train the child under a training evaluator's budget and return (trained model, its EvalResult).
 
     evaluator is a rena_lib.training KwsEvaluator / CifarEvaluator (anything with evaluate_model(factory)):
-    the model the factory builds is kept, so its trained weights survive the evaluator's cleanup.
+    the model the factory builds is kept, so its trained weights survive the evaluator's cleanup. A KWS
+    child trains as conv-BN-ReLU; the model returned has its batch norms folded (the inference graph).
     """
-    from rena_lib.arch import build
+    from rena_lib.arch import build, fold_batchnorm
 
     built: list[keras.Model] = []
 
@@ -408,7 +409,7 @@ def train_model(spec: Spec, evaluator: Any) -> tuple[keras.Model, Any]:
     result = evaluator.evaluate_model(factory)
     if result.failed or not built:
         raise RuntimeError(f"training the child failed: {result.reason}")
-    return built[-1], result
+    return (fold_batchnorm(built[-1], spec) if spec.task == "kws" else built[-1]), result
 
 
 def task_arrays(

@@ -21,6 +21,8 @@ from rena_lib.evaluation import EvalResult
 if TYPE_CHECKING:
     import keras
 
+    from rena_lib.data.feature_bank import FeatureBank
+
 __all__ = [
     "TASKS",
     "Budget",
@@ -44,6 +46,8 @@ KWS_LR, KWS_DECAY_RATE, KWS_DECAY_STEPS = 0.001, 0.2, 10_000
 # Appendix B gives the schedule but not the length: 30,000 iterations (three 10,000-step stages) as in
 # the KWS baselines the paper compares with (Zhang et al. 2017, ML-KWS-for-MCU).
 KWS_PAPER_STEPS = 30_000
+# The `cpu` budgets (measured on 2 cores, README "Budgets"): KWS children of the whole training set.
+CPU_KWS_EPOCHS, CPU_CIFAR_EPOCHS = 30, 20
 
 
 def _check_task(task: str) -> str:
@@ -80,8 +84,14 @@ class Budget:
         _check_task(self.task)
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise ValueError(f"max_seconds must be > 0 or None, got {self.max_seconds}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"Budget.{name} must be an int >= 1, got {v!r}")
+        for name in ("steps", "max_train_examples", "max_eval_examples"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise ValueError(f"Budget.{name} must be None or an int >= 1, got {v!r}")
         if not 0.0 < self.data_fraction <= 1.0:
             raise ValueError(f"data_fraction must be in (0, 1], got {self.data_fraction}")
 
@@ -91,6 +101,13 @@ class Budget:
         if _check_task(task) == "cifar10":
             return cls(task, epochs=3, batch_size=64, max_train_examples=2000, max_eval_examples=1000)
         return cls(task, epochs=6, batch_size=64, max_train_examples=2000, max_eval_examples=2000)
+
+    @classmethod
+    def cpu(cls, task: str) -> Budget:
+        """A budget at which a child on 2 CPU cores is worth reading (minutes per KWS child; see README)."""
+        if _check_task(task) == "cifar10":
+            return cls(task, epochs=CPU_CIFAR_EPOCHS, batch_size=128)
+        return cls(task, epochs=CPU_KWS_EPOCHS, batch_size=64)
 
     @classmethod
     def paper(cls, task: str) -> Budget:
@@ -111,6 +128,22 @@ class Budget:
     def num_epochs(self, steps_per_epoch: int) -> int:
         """Epochs to run for a given number of steps per epoch."""
         return max(1, math.ceil(self.steps / steps_per_epoch)) if self.steps else self.epochs
+
+    def plan(self, available: int) -> tuple[int, int, int]:
+        """(training examples, steps per epoch, epochs) on a training set of `available` examples.
+
+        Raises ValueError naming the field when the budget cannot run on it.
+        """
+        if self.max_train_examples is not None and self.max_train_examples > available:
+            raise ValueError(
+                f"Budget.max_train_examples={self.max_train_examples} but the training split has only "
+                f"{available} examples: lower it (or leave it None to use them all)"
+            )
+        n = self.train_size(available)
+        if n < 1:
+            raise ValueError(f"the training split is empty ({available} examples)")
+        steps_per_epoch = math.ceil(n / self.batch_size)
+        return n, steps_per_epoch, self.num_epochs(steps_per_epoch)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -157,20 +190,27 @@ def cifar_optimizer(steps_per_epoch: int) -> keras.optimizers.Optimizer:
     )
 
 
-def kws_schedule() -> keras.optimizers.schedules.LearningRateSchedule:
-    """0.001 multiplied by 0.2 every 10,000 steps (staircase ExponentialDecay, Appendix B)."""
+def kws_decay_steps(total_steps: int | None) -> int:
+    """Steps between the x0.2 decays: a third of the child's training (10,000 of the paper's 30,000)."""
+    return KWS_DECAY_STEPS if total_steps is None else max(1, math.ceil(total_steps / 3))
+
+
+def kws_schedule(total_steps: int | None = None) -> keras.optimizers.schedules.LearningRateSchedule:
+    """0.001 multiplied by 0.2 after each third of training (staircase; every 10,000 of 30,000 steps, Appendix B)."""
     import keras
 
     return keras.optimizers.schedules.ExponentialDecay(
-        KWS_LR, decay_steps=KWS_DECAY_STEPS, decay_rate=KWS_DECAY_RATE, staircase=True
+        KWS_LR, decay_steps=kws_decay_steps(total_steps), decay_rate=KWS_DECAY_RATE, staircase=True
     )
 
 
-def kws_optimizer(steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
-    """Adam on the kws_schedule (Appendix B); steps_per_epoch is unused (same signature as cifar_optimizer)."""
+def kws_optimizer(
+    steps_per_epoch: int | None = None, total_steps: int | None = None
+) -> keras.optimizers.Optimizer:
+    """Adam on the kws_schedule (Appendix B), its decays spread over total_steps (the paper's 30,000 if None)."""
     import keras
 
-    return keras.optimizers.Adam(learning_rate=kws_schedule())
+    return keras.optimizers.Adam(learning_rate=kws_schedule(total_steps))
 
 
 def _epoch_timer(max_seconds: float | None = None):
@@ -216,10 +256,20 @@ def _short(exc: BaseException, limit: int = 500) -> str:
     return f"{type(exc).__name__}: {text[-limit:] if len(text) > limit else text}"
 
 
-def _is_oom(exc: BaseException) -> bool:
-    import tensorflow as tf
+def _backend() -> str:
+    import keras
 
-    return isinstance(exc, MemoryError | tf.errors.ResourceExhaustedError)
+    return keras.backend.backend()
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    if _backend() == "tensorflow":
+        import tensorflow as tf
+
+        return isinstance(exc, tf.errors.ResourceExhaustedError)
+    return "RESOURCE_EXHAUSTED" in str(exc) or "out of memory" in str(exc).lower()
 
 
 @contextlib.contextmanager
@@ -233,6 +283,9 @@ def release_custom_gradients() -> Iterator[None]:
     are only looked up while a gradient is being traced through that graph, which is over once the
     child is done. Not for children trained concurrently in threads of one process.
     """
+    if _backend() != "tensorflow":  # nothing to release (and no TensorFlow to import) on JAX or torch
+        yield
+        return
     from tensorflow.python.framework import ops
 
     registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
@@ -258,7 +311,8 @@ def train_child(
     """Build, train and evaluate one child; a build error, NaN loss or OOM becomes a failed EvalResult.
 
     data provides train_dataset(...), eval_dataset(...), labels(split), num_classes and input_shape
-    (Cifar10Data, SpeechCommandsData). Data errors are not the child's fault and propagate. Keras state
+    (Cifar10Data, SpeechCommandsData, FeatureBank). Data errors and a budget that cannot run on the data
+    (Budget.plan, an exhausted augmentation bank) are not the child's fault and propagate. Keras state
     is cleared before and after (with release_custom_gradients, so memory stays flat over many
     children), and the seed is set (keras.utils.set_random_seed) before building.
     """
@@ -279,14 +333,14 @@ def _train_child(
     t_start = time.perf_counter()
     keras.backend.clear_session()
     keras.utils.set_random_seed(budget.seed)
-    n_avail = len(data.labels("train"))
+    n_use, steps_per_epoch, epochs = budget.plan(len(data.labels("train")))
+    if hasattr(data, "check_epochs") and budget.augment:
+        data.check_epochs(epochs)
     train_ds, n_train = data.train_dataset(
-        budget.batch_size, seed=budget.seed, augment=budget.augment, num_examples=budget.train_size(n_avail)
+        budget.batch_size, seed=budget.seed, augment=budget.augment, num_examples=n_use
     )
     val_ds = data.eval_dataset("validation", 512, max_examples=budget.max_eval_examples)
     test_ds = data.eval_dataset("test", 512, max_examples=budget.max_eval_examples) if with_test else None
-    steps_per_epoch = math.ceil(n_train / budget.batch_size)
-    epochs = budget.num_epochs(steps_per_epoch)
     timings = {"data_s": time.perf_counter() - t_start}
     base = {"train_examples": n_train, "batch_size": budget.batch_size, "steps_per_epoch": steps_per_epoch}
 
@@ -311,7 +365,7 @@ def _train_child(
         try:
             t = time.perf_counter()
             model.compile(
-                optimizer=optimizer_fn(steps_per_epoch),
+                optimizer=_optimizer(optimizer_fn, steps_per_epoch, steps_per_epoch * epochs),
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             )
@@ -345,10 +399,11 @@ def _train_child(
             return failed(f"non-finite validation loss {val['loss']}", "eval")
         extras = {
             **base,
-            "params": int(model.count_params()),
+            "trained_weights": int(model.count_params()),  # batch norms included (folded away for inference)
             "time_capped": timer.capped,
             "final_loss": losses[-1],
             "train_accuracy": float(history["accuracy"][-1]),
+            "history": {"loss": losses, "accuracy": [float(a) for a in history["accuracy"]]},
             "val_loss": float(val["loss"]),
             "timings": timings,
         }
@@ -365,6 +420,21 @@ def _train_child(
         del model
         keras.backend.clear_session()
         gc.collect()
+
+
+def _optimizer(optimizer_fn: Callable[..., Any], steps_per_epoch: int, total_steps: int) -> Any:
+    """optimizer_fn(steps_per_epoch, total_steps=...) where it takes total_steps, else optimizer_fn(steps_per_epoch)."""
+    import inspect
+
+    try:
+        takes_total = "total_steps" in inspect.signature(optimizer_fn).parameters
+    except (TypeError, ValueError):
+        takes_total = False
+    return (
+        optimizer_fn(steps_per_epoch, total_steps=total_steps)
+        if takes_total
+        else optimizer_fn(steps_per_epoch)
+    )
 
 
 def _evaluate(model: keras.Model, dataset: Any) -> dict[str, float]:
@@ -429,8 +499,12 @@ class _ChildEvaluator:
 
     def prepare(self) -> _ChildEvaluator:
         """Load the data now (fail fast on a bad dataset folder) instead of at the first child."""
-        self.data.eval_dataset("validation", 512)
+        self.training_data().eval_dataset("validation", 512)
         return self
+
+    def training_data(self) -> Any:
+        """The data object children train on (the dataset; a KWS evaluator may give its augmentation bank)."""
+        return self.data
 
     def optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
         """The task's optimiser (with its learning-rate schedule)."""
@@ -441,7 +515,7 @@ class _ChildEvaluator:
         factory = model_fn if callable(model_fn) and not hasattr(model_fn, "fit") else (lambda: model_fn)
         return train_child(
             factory,
-            self.data,
+            self.training_data(),
             self.budget,
             optimizer_fn=self.optimizer,
             with_test=self.with_test,
@@ -499,13 +573,60 @@ class KwsEvaluator(_ChildEvaluator):
         split_salt: str = "",
         eval_noise: bool = False,
         cache_dir: str | os.PathLike[str] | None = None,
+        augmentation: str = "bank",
+        bank_epochs: int | None = None,
+        bank: str | os.PathLike[str] | FeatureBank | None = None,
         verbose: int = 0,
     ) -> None:
         from rena_lib.data.speech_commands import SpeechCommandsData
 
+        if augmentation not in AUGMENTATIONS:
+            raise ValueError(f"augmentation={augmentation!r}; choose one of {AUGMENTATIONS}")
+        if bank_epochs is not None and (
+            not isinstance(bank_epochs, int) or isinstance(bank_epochs, bool) or bank_epochs < 1
+        ):
+            raise ValueError(f"bank_epochs must be None or an int >= 1, got {bank_epochs!r}")
         data = SpeechCommandsData(data_dir, split_salt=split_salt, eval_noise=eval_noise, cache_dir=cache_dir)
         super().__init__(budget, data, with_test=with_test, model_fn=model_fn, verbose=verbose)
+        self.augmentation = augmentation
+        self.bank_epochs = bank_epochs
+        self.bank = str(bank) if isinstance(bank, str | os.PathLike) else bank
 
-    def optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-        """Adam with the staircase decay of Appendix B."""
-        return kws_optimizer(steps_per_epoch)
+    def __repr__(self) -> str:
+        return (
+            f"KwsEvaluator(budget={self.budget}, with_test={self.with_test}, augmentation={self.augmentation!r}"
+            + (f", bank={self.bank!r}" if isinstance(self.bank, str) else "")
+            + ")"
+        )
+
+    def training_data(self) -> Any:
+        """The augmentation bank (given, loaded from its file, or drawn once per process), else the dataset.
+
+        augmentation='bank' (default) draws the budget's epochs of Appendix B augmentation once per
+        process and every child reads them; 'online' draws it per child and batch (the paper-scale path,
+        where a bank of the full dataset would not fit in memory).
+        """
+        if self.bank is not None:
+            return _load_bank(self.bank) if isinstance(self.bank, str) else self.bank
+        if self.augmentation == "online" or not self.budget.augment:
+            return self.data
+        _, _, epochs = self.budget.plan(len(self.data.labels("train")))
+        return self.data.feature_bank(self.bank_epochs or epochs)
+
+    def optimizer(self, steps_per_epoch: int, total_steps: int | None = None) -> keras.optimizers.Optimizer:
+        """Adam with the staircase decay of Appendix B, x0.2 after each third of the child's steps."""
+        return kws_optimizer(steps_per_epoch, total_steps=total_steps)
+
+
+AUGMENTATIONS = ("bank", "online")
+_BANKS: dict[str, Any] = {}
+
+
+def _load_bank(path: str) -> FeatureBank:
+    """A FeatureBank file, loaded once per process."""
+    from rena_lib.data.feature_bank import FeatureBank
+
+    if path not in _BANKS:
+        _BANKS.clear()
+        _BANKS[path] = FeatureBank.load(path, reuse=True)
+    return _BANKS[path]

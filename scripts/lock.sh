@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Resolve requirements.in into requirements.lock (exact pins), leaving out the packages that slow every
-# Jupyter/Ray import by 13-30 s (rfc3987-syntax and lark; see ../shared/reference/environment-notes.md).
+# Jupyter/Ray import by 13-30 s (rfc3987-syntax and lark; jsonschema issues #1392 and #1428).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp)

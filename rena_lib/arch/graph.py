@@ -4,7 +4,9 @@ Shape conventions (documented rules the builder follows):
 * KWS tensors are (time, freq, channels) maps, (time, units) sequences or (units,) vectors. A layer that
   needs another rank gets a free reshape: a sequence feeds a 2-D layer as a (time, units, 1) map, a map
   feeds a GRU as a (time, freq*channels) sequence, a vector is a (1, units, 1) map or a length-1 sequence.
-  FC flattens its input. KWS convolutions use 'same' padding, bias and ReLU; AvgPool2d(kt, kf) is a 'valid'
+  FC flattens its input. KWS convolutions use 'same' padding, bias and ReLU in the inference graph (what
+  metrics count); they train as conv (no bias) -> BatchNormalization -> ReLU (op config batchnorm=True),
+  and rena_lib.arch.fold folds each BN back into its conv's kernel and bias. AvgPool2d(kt, kf) is a 'valid'
   window with stride 1 (so it can shrink the input to nothing, which is an error). DS-Conv2d with unequal
   time/frequency strides runs its depthwise part at stride 1 and strides the 1x1 (TensorFlow's depthwise
   kernel supports equal strides only); output shape and parameters are unchanged.
@@ -207,18 +209,19 @@ class _Builder:
 
     # --- common blocks ---
     def conv(self, x: str, layer: int, filters: int, kernel: tuple[int, int], strides=(1, 1), dilation=(1, 1),
-             use_bias=True, activation: str | None = None) -> str:  # fmt: skip
+             use_bias=True, activation: str | None = None, **train: Any) -> str:  # fmt: skip
         t, f, _ = self.shapes[x]
         out = (math.ceil(t / strides[0]), math.ceil(f / strides[1]), filters)
         return self.add("conv2d", [x], out, layer, filters=filters, kernel=tuple(kernel), strides=tuple(strides),
                         dilation=tuple(dilation), padding="same", use_bias=use_bias, activation=activation,
-                        groups=1)  # fmt: skip
+                        groups=1, **train)  # fmt: skip
 
-    def depthwise(self, x: str, layer: int, kernel, strides=(1, 1), use_bias=True, activation=None) -> str:
+    def depthwise(self, x: str, layer: int, kernel, strides=(1, 1), use_bias=True, activation=None,
+                  **train: Any) -> str:  # fmt: skip
         t, f, c = self.shapes[x]
         out = (math.ceil(t / strides[0]), math.ceil(f / strides[1]), c)
         return self.add("depthwise_conv2d", [x], out, layer, kernel=tuple(kernel), strides=tuple(strides),
-                        padding="same", use_bias=use_bias, activation=activation)  # fmt: skip
+                        padding="same", use_bias=use_bias, activation=activation, **train)  # fmt: skip
 
     def pool(self, kind: str, x: str, layer: int, pool, strides, padding: str, field_name: str = "") -> str:
         t, f, c = self.shapes[x]
@@ -288,6 +291,11 @@ def validate(spec: Spec) -> None:
     lower(spec)
 
 
+# A KWS convolution as the inference graph has it (bias + ReLU: what metrics count), and how it trains:
+# conv (no bias) -> BatchNormalization -> ReLU, with the BN folded back into the conv for inference.
+_KWS_CONV = {"activation": "relu", "batchnorm": True}
+
+
 def _lower_kws(spec: Spec, b: _Builder) -> None:
     outs: dict[int, str] = {0: "input"}
     gru_seqs: list[tuple[str, int, bool]] = []
@@ -302,16 +310,16 @@ def _lower_kws(spec: Spec, b: _Builder) -> None:
             for _ in range(f["num_layers"]):
                 k = (f["kernel_t"], f["kernel_f"])
                 if t == "conv2d":
-                    x = b.conv(x, i, f["channels"], k, (f["stride_t"], f["stride_f"]), activation="relu")
+                    x = b.conv(x, i, f["channels"], k, (f["stride_t"], f["stride_f"]), **_KWS_CONV)
                 elif t == "ds_conv2d":
                     # TensorFlow's depthwise kernel takes equal strides only: unequal strides move to the 1x1
                     s = (f["stride_t"], f["stride_f"])
                     s_dw, s_pw = (s, (1, 1)) if s[0] == s[1] else ((1, 1), s)
-                    x = b.depthwise(x, i, k, s_dw, activation="relu")
-                    x = b.conv(x, i, f["channels"], (1, 1), s_pw, activation="relu")
+                    x = b.depthwise(x, i, k, s_dw, **_KWS_CONV)
+                    x = b.conv(x, i, f["channels"], (1, 1), s_pw, **_KWS_CONV)
                 else:
                     d = (f["stride_f"], f["stride_f"])
-                    x = b.conv(x, i, f["channels"], k, dilation=d, activation="relu")
+                    x = b.conv(x, i, f["channels"], k, dilation=d, **_KWS_CONV)
             x = b.dropout(x, i, f["keep_prob"])
         elif t == "gru":
             x = b.as_seq(x, i)

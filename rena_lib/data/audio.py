@@ -172,26 +172,33 @@ def augment_batch(
     noise_probability: float = 0.8,
     snr_db: tuple[float, float] = (10.0, 20.0),
     silence_volume: float = 0.1,
-) -> tf.Tensor:
+    return_params: bool = False,
+) -> tf.Tensor | tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """Appendix B augmentation of float audio [B, S], stateless in seed [2]: time jitter, then noise at an SNR.
 
     Each clip is shifted by a uniform integer in [-jitter_samples, jitter_samples] (zero fill); with
     probability noise_probability a random segment of a random background recording is added, scaled to
     an SNR uniform in snr_db. Silent clips (the _silence_ class) always get noise at a volume uniform in
     [0, silence_volume], as TensorFlow's speech_commands example does. The result is clipped to [-1, 1].
+    return_params=True also returns the draw per clip: shift (samples), noisy (bool) and snr_db (the
+    target SNR of a noisy clip that is not silent; NaN otherwise).
     """
     import tensorflow as tf
 
     audio = tf.convert_to_tensor(audio, tf.float32)
     batch, length = tf.shape(audio)[0], audio.shape[-1]
     s = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 6)
+    shift = tf.zeros([batch], tf.int32)
     if jitter_samples > 0:
         shift = tf.random.stateless_uniform([batch], s[0], -jitter_samples, jitter_samples + 1, tf.int32)
         padded = tf.pad(audio, [[0, 0], [jitter_samples, jitter_samples]])
         idx = (jitter_samples - shift)[:, None] + tf.range(length)[None, :]
         audio = tf.gather(padded, idx, batch_dims=1)
     if noise_probability <= 0:
-        return audio
+        if not return_params:
+            return audio
+        nan = tf.fill([batch], float("nan"))
+        return audio, {"shift": shift, "noisy": tf.zeros([batch], tf.bool), "snr_db": nan}
     which = tf.random.stateless_uniform([batch], s[1], 0, noise.lengths.shape[0], tf.int32)
     span = tf.gather(noise.lengths, which) - length + 1
     offset = tf.cast(tf.random.stateless_uniform([batch], s[2]) * tf.cast(span, tf.float32), tf.int64)
@@ -205,4 +212,8 @@ def augment_batch(
     gain = tf.where(silent, tf.random.stateless_uniform([batch], s[4], 0.0, silence_volume), gain)
     apply = tf.logical_or(tf.random.stateless_uniform([batch], s[5]) < noise_probability, silent)
     gain = tf.where(apply, gain, 0.0)
-    return tf.clip_by_value(audio + gain[:, None] * segment, -1.0, 1.0)
+    mixed = tf.clip_by_value(audio + gain[:, None] * segment, -1.0, 1.0)
+    if not return_params:
+        return mixed
+    snr_db = tf.where(tf.logical_and(apply, tf.logical_not(silent)), snr, float("nan"))
+    return mixed, {"shift": shift, "noisy": apply, "snr_db": snr_db}

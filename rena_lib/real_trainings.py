@@ -1,0 +1,124 @@
+"""The table of real trainings: one JSON line per trained child (spec, metrics, budget, seed, accuracies, time).
+
+Every child trained for real by a committed script (the Table 2 runs, the budget study, real-data
+searches) is appended here, so accuracies can be summarised per architecture (mean and spread over seeds,
+the noise floor of a search) and, later, a surrogate fitted on them. Records are strict JSON; a record is
+keyed by (name, budget, seed), so a resumed script skips what it already trained.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["append_record", "done_keys", "read_records", "record_key", "summarize", "training_record"]
+
+REQUIRED = ("name", "notation", "spec", "budget", "seed", "val_accuracy", "wall_time")
+
+
+def training_record(
+    name: str, spec: Any, result: Any, budget: Any, *, data: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """One row of the table from an EvalResult of a real training (failed children included)."""
+    from rena_lib.arch import to_paper_notation
+    from rena_lib.metrics import measure
+
+    m = measure(spec)
+    return {
+        "name": name,
+        "notation": to_paper_notation(spec),
+        "spec": spec.to_dict(),
+        "task": spec.task,
+        "params": int(m["params"]),
+        "flops": float(m["flops"]),
+        "intensity": float(m["intensity"]),
+        "budget": budget.to_dict(),
+        "seed": int(budget.seed),
+        "failed": bool(result.failed),
+        "reason": result.reason,
+        "val_accuracy": None if result.failed else float(result.performance),
+        "test_accuracy": result.test_accuracy,
+        "train_accuracy": result.extras.get("train_accuracy"),
+        "epochs": int(result.epochs),
+        "wall_time": float(result.wall_time),
+        "steady_epoch_s": result.extras.get("timings", {}).get("steady_epoch_s"),
+        "train_examples": result.extras.get("train_examples"),
+        "history": result.extras.get("history"),
+        "data": data,
+        **extra,
+    }
+
+
+def record_key(rec: dict[str, Any]) -> tuple[str, str, int]:
+    """(name, budget JSON without its seed, seed): what identifies one training."""
+    budget = {k: v for k, v in rec["budget"].items() if k != "seed"}
+    return rec["name"], json.dumps(budget, sort_keys=True), int(rec["seed"])
+
+
+def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every record of a table file; a malformed line is an error naming the file and line."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    for i, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{path} line {i} is not JSON ({exc.msg}): restore the file or delete that line"
+            ) from exc
+        missing = [k for k in REQUIRED if k not in rec]
+        if missing:
+            raise ValueError(f"{path} line {i} lacks the fields {missing}: not a table of real trainings")
+        out.append(rec)
+    return out
+
+
+def done_keys(path: str | os.PathLike[str]) -> set[tuple[str, str, int]]:
+    """Keys of the trainings already in the table (for resuming)."""
+    return {record_key(r) for r in read_records(path)}
+
+
+def append_record(path: str | os.PathLike[str], rec: dict[str, Any]) -> None:
+    """Append one record as a strict-JSON line (NaN and infinities are rejected) and flush it to disk."""
+    line = json.dumps(rec, sort_keys=True, allow_nan=False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def summarize(records: Iterable[dict[str, Any]], by: str = "name") -> list[dict[str, Any]]:
+    """Per architecture: seeds trained, failures, mean / std / min / max of validation and test accuracy, seconds."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault(r[by], []).append(r)
+    rows = []
+    for key, recs in groups.items():
+        ok = [r for r in recs if not r.get("failed")]
+        row: dict[str, Any] = {by: key, "notation": recs[0]["notation"], "params": recs[0].get("params")}
+        row |= {"flops": recs[0].get("flops"), "intensity": recs[0].get("intensity")}
+        row |= {"seeds": len(ok), "failed": len(recs) - len(ok)}
+        for field in ("val_accuracy", "test_accuracy"):
+            vals = [r[field] for r in ok if r.get(field) is not None]
+            row |= _stats(field, vals)
+        row["mean_seconds"] = sum(r["wall_time"] for r in ok) / len(ok) if ok else None
+        rows.append(row)
+    return rows
+
+
+def _stats(field: str, vals: list[float]) -> dict[str, Any]:
+    if not vals:
+        return {f"{field}_mean": None, f"{field}_std": None, f"{field}_min": None, f"{field}_max": None}
+    mean = sum(vals) / len(vals)
+    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+    return {f"{field}_mean": mean, f"{field}_std": std, f"{field}_min": min(vals), f"{field}_max": max(vals)}
