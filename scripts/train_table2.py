@@ -44,7 +44,6 @@ def rows(include_baseline: bool = True) -> list[tuple[str, str, float | None]]:
 def train(args: argparse.Namespace) -> None:
     """Train every (row, seed) not yet in runs.jsonl."""
     from rena_lib.arch import from_paper_notation
-    from rena_lib.data.speech_commands import RESPLIT_SALT
     from rena_lib.real_trainings import append_record, done_keys, record_key, training_record
     from rena_lib.training import Budget, KwsEvaluator
 
@@ -55,9 +54,9 @@ def train(args: argparse.Namespace) -> None:
         "dataset": "speech_commands",
         "data_dir": "RENA_DATA_DIR" if os.environ.get("RENA_DATA_DIR") else "keras download",
         "split_salt": args.split_salt,
-        "train_examples": int(len(ev.data.labels("train"))),
-        "validation_examples": int(len(ev.data.labels("validation"))),
-        "test_examples": int(len(ev.data.labels("test"))),
+        "train_examples": len(ev.data.labels("train")),
+        "validation_examples": len(ev.data.labels("validation")),
+        "test_examples": len(ev.data.labels("test")),
         "augmentation": "bank",
     }
     todo = [(s, r) for s in args.seeds for r in rows() if not args.only or any(o in r[0] for o in args.only)]
@@ -113,7 +112,7 @@ def report(args: argparse.Namespace) -> None:
         "total_training_hours": round(sum(r["wall_time"] for r in recs) / 3600, 2),
         "mean_load_during_runs": round(sum(r.get("load_before", 0) for r in recs) / len(recs), 2),
         "spearman_paper_vs_ours_test_accuracy": None if rho is None else round(float(rho), 3),
-        "spearman_rows": int(len(t2)),
+        "spearman_rows": len(t2),
         "note": "test accuracy on the subset's test split, clean (no noise); the paper's column is test accuracy "
         "on the full Speech Commands test set: compare the ranking, not the values",
     }
