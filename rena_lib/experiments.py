@@ -47,9 +47,11 @@ def make_evaluator(
 ) -> Evaluator:
     """An evaluator by name: "proxy" (the documented stand-in, no training) or "train" (real training).
 
-    "train" trains every child at the scale's budget (Budget.smoke / Budget.paper) and loads its
-    validation data at once, so a missing or broken dataset fails here, before any search starts.
-    max_seconds caps each child's training time (Budget.max_seconds).
+    "train" trains every child at the scale's budget (Budget.smoke / Budget.cpu / Budget.paper) and loads
+    its validation data at once, so a missing or broken dataset fails here, before any search starts.
+    max_seconds caps each child's training time (Budget.max_seconds). KWS children read an augmentation
+    bank drawn once per process at smoke and cpu scale; at paper scale (the full dataset, 46 epochs: a
+    bank would not fit in memory) they augment online.
     """
     if name == "proxy":
         from rena_lib.proxy import ProxyEvaluator
@@ -59,15 +61,20 @@ def make_evaluator(
         raise ValueError(f"unknown evaluator {name!r}; choose one of {EVALUATORS}")
     from rena_lib.training import Budget, CifarEvaluator, KwsEvaluator
 
-    if scale not in ("smoke", "paper"):
-        raise ValueError(f"scale must be 'smoke' or 'paper', got {scale!r}")
-    budget = Budget.smoke(task) if scale == "smoke" else Budget.paper(task)
-    budget = budget.replace(max_seconds=max_seconds)
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    budget = getattr(Budget, scale)(task).replace(max_seconds=max_seconds)
     if task == "kws":
-        return KwsEvaluator(budget, data_dir, split_salt=split_salt, with_test=with_test).prepare()
+        augmentation = "online" if scale == "paper" else "bank"
+        return KwsEvaluator(
+            budget, data_dir, split_salt=split_salt, with_test=with_test, augmentation=augmentation
+        ).prepare()
     if task == "cifar10":
         return CifarEvaluator(budget, data_dir, with_test=with_test).prepare()
     raise ValueError(f"unknown task {task!r}")
+
+
+SCALES = ("smoke", "cpu", "paper")
 
 
 def slug(name: str) -> str:

@@ -53,6 +53,7 @@ __all__ = [
     "edit_history",
     "export_child",
     "history_frame",
+    "inference_model",
     "interpreter",
     "select_child",
     "task_arrays",
@@ -395,10 +396,9 @@ def train_model(spec: Spec, evaluator: Any) -> tuple[keras.Model, Any]:
     """Train the child under a training evaluator's budget and return (trained model, its EvalResult).
 
     evaluator is a rena_lib.training KwsEvaluator / CifarEvaluator (anything with evaluate_model(factory)):
-    the model the factory builds is kept, so its trained weights survive the evaluator's cleanup. A KWS
-    child trains as conv-BN-ReLU; the model returned has its batch norms folded (the inference graph).
+    the model the factory builds is kept, so its trained weights survive the evaluator's cleanup.
     """
-    from rena_lib.arch import build, fold_batchnorm
+    from rena_lib.arch import build
 
     built: list[keras.Model] = []
 
@@ -409,7 +409,17 @@ def train_model(spec: Spec, evaluator: Any) -> tuple[keras.Model, Any]:
     result = evaluator.evaluate_model(factory)
     if result.failed or not built:
         raise RuntimeError(f"training the child failed: {result.reason}")
-    return (fold_batchnorm(built[-1], spec) if spec.task == "kws" else built[-1]), result
+    return built[-1], result
+
+
+def inference_model(model: keras.Model, spec: Spec) -> keras.Model:
+    """model with the batch norms its KWS convolutions trained with folded in (as is, if it has none)."""
+    from rena_lib.arch import fold_batchnorm
+    from rena_lib.arch.builder import BN_SUFFIX
+
+    if any(layer.name.endswith(BN_SUFFIX) for layer in model.layers):
+        return fold_batchnorm(model, spec)
+    return model
 
 
 def task_arrays(
@@ -499,6 +509,7 @@ def export_child(
             raise ValueError("export_child needs a trained model= or an evaluator= to train the child with")
         say(f"training child {rec['child_id']}: {to_paper_notation(spec)}")
         model, train_result = train_model(spec, evaluator)
+    model = inference_model(model, spec)
     expected = measure(spec)
     if model.count_params() != expected["params"] + expected["non_trainable_params"]:
         raise ValueError(

@@ -33,6 +33,7 @@ __all__ = [
     "kws_optimizer",
     "kws_schedule",
     "release_custom_gradients",
+    "set_seed",
     "train_child",
 ]
 
@@ -262,6 +263,34 @@ def _backend() -> str:
     return keras.backend.backend()
 
 
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and Keras (keras.utils.set_random_seed), without importing TensorFlow off its backend.
+
+    keras.utils.set_random_seed also seeds TensorFlow whenever it is installed, which imports it (20 s);
+    on the JAX or torch backends we do the rest of what it does and leave TensorFlow alone.
+    """
+    import random
+
+    import keras
+    import numpy as np
+
+    if _backend() == "tensorflow":
+        keras.utils.set_random_seed(seed)
+        return
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if _backend() == "torch":
+        import torch
+
+        torch.manual_seed(seed)
+
+
 def _is_oom(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError):
         return True
@@ -332,7 +361,7 @@ def _train_child(
 
     t_start = time.perf_counter()
     keras.backend.clear_session()
-    keras.utils.set_random_seed(budget.seed)
+    set_seed(budget.seed)
     n_use, steps_per_epoch, epochs = budget.plan(len(data.labels("train")))
     if hasattr(data, "check_epochs") and budget.augment:
         data.check_epochs(epochs)
@@ -530,6 +559,10 @@ class _ChildEvaluator:
         build = self.model_fn or _default_build
         result = self.evaluate_model(lambda: build(spec))
         result.extras["budget"] = self.budget.to_dict()
+        if self.model_fn is None and not result.failed:
+            from rena_lib.metrics import measure
+
+            result.extras["params"] = int(measure(spec)["params"])  # the inference graph (batch norms folded)
         return result
 
 

@@ -39,9 +39,12 @@ TABLE2 = {
 def test_table2_rows_parse_build_and_match_paper_params(text):
     paper, exact = TABLE2[text]
     spec = from_paper_notation(text, "kws")
-    model = build(spec)
+    model = build(spec, inference=True)  # batch norms folded: the graph the paper counts
     assert model.count_params() == exact
     assert abs(model.count_params() - paper) / paper < 0.02
+    # for training each conv drops its bias (-C) and gains a batch norm (+4C: gamma, beta, mean, variance)
+    bn_channels = sum(op.out_shape[-1] for op in lower(spec).ops if op.config.get("batchnorm"))
+    assert build(spec).count_params() == exact + 3 * bn_channels
     assert model.output_shape == (None, 12)
     # the notation round-trips
     assert from_paper_notation(to_paper_notation(spec), "kws") == spec

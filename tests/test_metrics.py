@@ -191,7 +191,7 @@ def test_spec_path_equals_keras_path_on_random_specs(name):
     space, rng = spaces.get(name), np.random.default_rng(3)
     for _ in range(10):
         spec = space.sample(rng)
-        analytic, model = measure(spec), build(spec)
+        analytic, model = measure(spec), build(spec, inference=True)
         assert analytic.params + analytic.non_trainable_params == model.count_params()
         assert analytic.params == sum(int(np.prod(w.shape)) for w in model.trainable_weights)
         for batch in (1, 32):
