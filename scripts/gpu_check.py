@@ -37,7 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     devices = [f"{d.platform}:{d.device_kind}" for d in jax.devices()]
-    print("keras", keras.__version__, "backend", keras.backend.backend(), "| jax", jax.__version__, devices, flush=True)
+    print(
+        "keras",
+        keras.__version__,
+        "backend",
+        keras.backend.backend(),
+        "| jax",
+        jax.__version__,
+        devices,
+        flush=True,
+    )
     on_gpu = any(d.platform == "gpu" for d in jax.devices())
     if not on_gpu and not args.allow_cpu:
         print("no GPU visible to JAX: stopping", file=sys.stderr)
