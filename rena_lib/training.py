@@ -506,6 +506,14 @@ class KwsEvaluator(_ChildEvaluator):
         data = SpeechCommandsData(data_dir, split_salt=split_salt, eval_noise=eval_noise, cache_dir=cache_dir)
         super().__init__(budget, data, with_test=with_test, model_fn=model_fn, verbose=verbose)
 
+    def prepare(self) -> KwsEvaluator:
+        """Load the validation data and, if used, the background-noise bank now (fail fast on bad data)."""
+        super().prepare()
+        # issue 18: a bad _background_noise_ file fails here, not every child
+        if self.budget.augment or self.data.eval_noise:
+            self.data.noise  # noqa: B018 - decodes every _background_noise_ file once
+        return self
+
     def optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
         """Adam with the staircase decay of Appendix B."""
         return kws_optimizer(steps_per_epoch)
