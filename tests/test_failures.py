@@ -211,7 +211,8 @@ def test_an_evaluator_that_always_raises_stops_the_search_at_its_first_step(tmp_
 
 
 def test_numpy_numbers_are_results_and_booleans_are_not(tmp_path):
-    log = run_search(tiny(), Returning(performance=np.float32(0.9), epochs=np.int64(3)), tmp_path / "a")
+    evaluator = Returning(performance=np.float32(0.9), epochs=np.int64(3))
+    log = run_search(tiny(), evaluator, tmp_path / "a", progress=False)
     ok = [r for r in log.records if not r["failed"]]  # once: all rejected as "not a number"
     assert ok and all(r["performance"] == pytest.approx(0.9) and r["epochs"] == 3 for r in ok)
     for value in (True, np.bool_(True)):
