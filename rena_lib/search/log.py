@@ -87,7 +87,7 @@ def read_jsonl(path: Path, key: str | None = None) -> tuple[list[dict[str, Any]]
     for number, line in enumerate(lines, start=1):
         last = number == len(lines)
         try:
-            record = json.loads(line, parse_constant=_reject_constant)
+            record = json.loads(line)  # lenient: logs written before strict JSON may hold a bare NaN
             if not isinstance(record, dict):
                 raise ValueError(f"a {type(record).__name__}, not a JSON object")
             if key is not None and (
@@ -107,10 +107,6 @@ def read_jsonl(path: Path, key: str | None = None) -> tuple[list[dict[str, Any]]
             ) from exc
         records.append(record)
     return records, True
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not strict JSON")
 
 
 def write_jsonl_atomic(path: Path, records: list[dict[str, Any]]) -> None:
