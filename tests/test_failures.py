@@ -448,3 +448,17 @@ def test_resume_into_an_empty_or_mistyped_path_is_an_error(tmp_path):
         with pytest.raises(ValueError, match="nothing to resume"):  # once: silently a new search
             run_search(tiny(), ProxyEvaluator(), d, resume=True, progress=False)
     assert not (tmp_path / "mistyped").exists() and not any((tmp_path / "empty").iterdir())
+
+
+def test_a_log_shorter_than_its_checkpoint_says_how_to_recover(tmp_path, rena_search):
+    import shutil
+
+    d = copy_search(rena_search[0], tmp_path / "s")
+    full = (d / "log.jsonl").read_text().splitlines(keepends=True)
+    (d / "log.jsonl").write_text("".join(full[:3]))  # records lost after the checkpoint counted them
+    with pytest.raises(RuntimeError, match=r"does not hold children 0\.\.5 .*delete .*checkpoint and resume"):
+        run_search(rena_search[1], ProxyEvaluator(), d, resume=True, progress=False)
+    shutil.rmtree(d / "checkpoint")
+    ev = Counting()
+    log = run_search(rena_search[1], ev, d, resume=True, progress=False)
+    assert len(log) == len(full) and 0 < ev.calls <= len(full) - 3  # the three kept were not re-evaluated

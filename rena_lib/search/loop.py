@@ -183,7 +183,9 @@ class _Search:
         self.records = [r for r in records if r["child_id"] < n]
         if [r["child_id"] for r in self.records] != list(range(n)):
             raise RuntimeError(
-                f"{path} does not hold children 0..{n - 1} that the checkpoint counts; cannot resume"
+                f"{path} does not hold children 0..{n - 1} that the checkpoint counts; cannot resume. Restore "
+                f"the log from a copy, or delete {self.ckpt_dir} and resume: the search is then replayed "
+                "from the children the log holds, and only the missing ones are evaluated again"
             )
         self.orphans = {r["child_id"]: r for r in records if r["child_id"] >= n}  # beyond the checkpoint
         # Logged children beyond the checkpoint stay in the file while they are reused in order (so a kill
