@@ -345,7 +345,11 @@ def main(argv: list[str] | None = None) -> int:
             evaluator = evaluator or make_evaluator(args)
             load0, t0 = load_average(), time.perf_counter()
             log = run_search(
-                make_config(strategy, seed, args), evaluator, directory, resume=True, progress=False
+                make_config(strategy, seed, args),
+                evaluator,
+                directory,
+                resume=(directory / "config.json").exists(),  # resume=True needs a search there
+                progress=False,
             )
             wall = round(time.perf_counter() - t0, 1)
             runs[name] = {

@@ -72,17 +72,11 @@ _SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 # reading logs
 # --------------------------------------------------------------------------------------------------
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of a JSON-lines file; a torn last line (a killed writer) is ignored."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return out
+    """Records of a JSON-lines file; a torn last line (a search still writing it) is ignored, a corrupt
+    line before it is a LogError naming the file and the line."""
+    from rena_lib.search.log import read_jsonl
+
+    return read_jsonl(path)[0]
 
 
 def load_log(log: Any) -> pd.DataFrame:

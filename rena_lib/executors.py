@@ -14,7 +14,9 @@ class Executor(Protocol):
     """Evaluates children; results come back in the order of the specs."""
 
     def map(self, evaluator: Evaluator, specs: Sequence[Any]) -> list[EvalResult]:
-        """One EvalResult per spec, in order; a failing child gives a failed result, never an exception."""
+        """One EvalResult per spec, in order; a failing child gives a failed result, never an exception
+        (only an environment error, rena_lib.evaluation.ENVIRONMENT_ERRORS, is raised). The search loop
+        checks every result with rena_lib.evaluation.check_result, whatever the executor."""
         ...
 
 

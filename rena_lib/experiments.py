@@ -17,7 +17,7 @@ import pandas as pd
 from rena_lib.arch.spec import Spec
 from rena_lib.evaluation import EvalResult, Evaluator, safe_evaluate
 from rena_lib.executors import Executor
-from rena_lib.search import SearchConfig, SearchLog, run_search
+from rena_lib.search import SearchConfig, SearchLog, check_directory, run_search
 
 __all__ = [
     "best_so_far",
@@ -97,28 +97,87 @@ def run_searches(
     """Run one search per named config into root/<slug(name)>/.
 
     if_exists says what happens to a search directory that is already there: "error" (the default: nothing
-    is lost), "overwrite" (delete it and search again: for cheap smoke runs) or "resume" (continue it; a
-    finished search is simply read back).
+    is lost), "overwrite" (search again; the old search is moved aside to root/.<slug>.replaced and
+    deleted only once the new one has its first checkpoint, else put back) or "resume" (continue it; a
+    finished search is simply read back; a search not there yet is started).
+    Every config, name and directory is checked before any file is touched.
     """
     if if_exists not in IF_EXISTS:
         raise ValueError(f"if_exists must be one of {IF_EXISTS}, got {if_exists!r}")
+    if not isinstance(configs, Mapping) or not configs:
+        raise ValueError(f"configs must be a non-empty dict of name -> SearchConfig, got {configs!r}")
+    if not callable(evaluator):
+        raise ValueError(f"evaluator must be callable (spec -> EvalResult), got {type(evaluator).__name__}")
     root = Path(root)
-    directories = {name: root / slug(name) for name in configs}
+    directories: dict[str, Path] = {}
+    for name, config in configs.items():
+        if not isinstance(name, str):
+            raise ValueError(f"search names must be strings, got {name!r}")
+        directory = root / slug(name)
+        clash = [other for other, d in directories.items() if d == directory]
+        if clash:
+            raise ValueError(f"searches {clash[0]!r} and {name!r} would share the directory {directory}")
+        try:
+            if not isinstance(config, SearchConfig):
+                raise ValueError(f"expected a SearchConfig, got {type(config).__name__}")
+            config.validate()
+        except ValueError as exc:
+            raise ValueError(f"search {name!r}: {exc}; nothing was run or changed") from exc
+        directories[name] = directory
     if if_exists == "error":
         taken = [str(d) for d in directories.values() if d.exists()]
         if taken:
             raise ValueError(
                 f"search directories already exist: {taken}; pass if_exists='resume' or 'overwrite'"
             )
+    for name, directory in directories.items():
+        try:
+            if if_exists == "overwrite":
+                aside = _aside(directory)
+                if aside.exists():
+                    raise ValueError(
+                        f"{aside} is left from an overwrite that was cut short: it may hold the only copy "
+                        f"of a search. Move it back to {directory} or delete it, then run again"
+                    )
+            else:
+                resume = if_exists == "resume" and (directory / "config.json").exists()
+                check_directory(configs[name], directory, resume)
+        except ValueError as exc:
+            raise ValueError(f"search {name!r} ({directory}): {exc}; nothing was run or changed") from exc
     logs = {}
     for name, config in configs.items():
         directory = directories[name]
-        if directory.exists() and if_exists == "overwrite":
-            shutil.rmtree(directory)
-        logs[name] = run_search(
-            config, evaluator, directory, resume=if_exists == "resume", executor=executor, progress=progress
-        )
+        run = dict(executor=executor, progress=progress)
+        if if_exists == "overwrite" and directory.exists():
+            logs[name] = _overwrite(config, evaluator, directory, run)
+        else:
+            resume = if_exists == "resume" and (directory / "config.json").exists()
+            logs[name] = run_search(config, evaluator, directory, resume=resume, **run)
     return logs
+
+
+def _aside(directory: Path) -> Path:
+    return directory.with_name(f".{directory.name}.replaced")
+
+
+def _overwrite(config: SearchConfig, evaluator: Evaluator, directory: Path, run: dict[str, Any]) -> SearchLog:
+    """Search again into directory: the old search is set aside and deleted once the new one has started."""
+    aside = _aside(directory)
+    directory.rename(aside)
+    started = False
+
+    def drop_old() -> None:
+        nonlocal started
+        started = True
+        shutil.rmtree(aside)
+
+    try:
+        return run_search(config, evaluator, directory, on_started=drop_old, **run)
+    except BaseException:
+        if not started:  # the new search did not start cleanly: put the old one back
+            shutil.rmtree(directory, ignore_errors=True)
+            aside.rename(directory)
+        raise
 
 
 def load_logs(root: str | os.PathLike, names: Sequence[str]) -> dict[str, SearchLog]:

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType, TracebackType
 from typing import Any
 
-from rena_lib.evaluation import EvalResult, Evaluator, safe_evaluate
+from rena_lib.evaluation import ENVIRONMENT_ERRORS, EvalResult, Evaluator, safe_evaluate
 
 __all__ = ["RayExecutor", "import_ray"]
 
@@ -302,11 +302,15 @@ class RayExecutor:
         return [r if r is not None else EvalResult.failure("no result") for r in results]
 
     def _collect(self, ref: Any, elapsed: float) -> EvalResult:
-        """The result of one finished task, or a failed child naming why the task failed."""
+        """The result of one finished task, or a failed child naming why the task failed; an environment
+        error raised in the worker (rena_lib.evaluation.ENVIRONMENT_ERRORS) is raised here too."""
         ray = self._ray
         try:
             result = ray.get(ref)
         except Exception as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(cause, ENVIRONMENT_ERRORS):
+                raise cause from exc  # missing or corrupt data in the worker: stops the search, as locally
             reason = _failure_reason(exc, ray)
             log.warning("child failed on Ray: %s", reason)
             return EvalResult.failure(

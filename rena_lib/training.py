@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from rena_lib.evaluation import EvalResult
+from rena_lib.evaluation import EvalResult, SetupError
 
 if TYPE_CHECKING:
     import keras
@@ -362,9 +362,12 @@ def _train_child(
     t_start = time.perf_counter()
     keras.backend.clear_session()
     set_seed(budget.seed)
-    n_use, steps_per_epoch, epochs = budget.plan(len(data.labels("train")))
-    if hasattr(data, "check_epochs") and budget.augment:
-        data.check_epochs(epochs)
+    try:  # a budget that cannot run on this data is the setup's fault, not the child's: stop the search
+        n_use, steps_per_epoch, epochs = budget.plan(len(data.labels("train")))
+        if hasattr(data, "check_epochs") and budget.augment:
+            data.check_epochs(epochs)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from exc
     train_ds, n_train = data.train_dataset(
         budget.batch_size, seed=budget.seed, augment=budget.augment, num_examples=n_use
     )
@@ -645,6 +648,14 @@ class KwsEvaluator(_ChildEvaluator):
             return self.data
         _, _, epochs = self.budget.plan(len(self.data.labels("train")))
         return self.data.feature_bank(self.bank_epochs or epochs)
+
+    def prepare(self) -> KwsEvaluator:
+        """Load the validation data and, if used, the background-noise bank now (fail fast on bad data)."""
+        super().prepare()
+        # issue 18: a bad _background_noise_ file fails here, not every child
+        if self.bank is None and (self.budget.augment or self.data.eval_noise):
+            self.data.noise  # noqa: B018 - decodes every _background_noise_ file once
+        return self
 
     def optimizer(self, steps_per_epoch: int, total_steps: int | None = None) -> keras.optimizers.Optimizer:
         """Adam with the staircase decay of Appendix B, x0.2 after each third of the child's steps."""

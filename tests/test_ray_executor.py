@@ -106,6 +106,17 @@ def test_evaluator_exception_is_the_same_failure_as_locally(ray_executor: RayExe
     assert remote.reason == local.reason == "ValueError: bad child 7"
 
 
+def test_missing_data_in_a_worker_stops_the_batch_as_locally(ray_executor: RayExecutor) -> None:
+    """A data error is the environment's fault: raised out of map (issue 18), not a failed child."""
+
+    def no_data(spec: int) -> EvalResult:
+        raise FileNotFoundError(f"dataset folder not found: /nonexistent/{spec}")
+
+    for executor in (LocalExecutor(), ray_executor):
+        with pytest.raises(FileNotFoundError, match="/nonexistent/3"):
+            executor.map(no_data, [3])
+
+
 def test_worker_environment_sets_threads_and_quiet_logs() -> None:
     env = RayExecutor(num_cpus_per_child=2).worker_env()
     assert env["TF_NUM_INTRAOP_THREADS"] == env["OMP_NUM_THREADS"] == "2"

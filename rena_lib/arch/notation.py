@@ -97,7 +97,14 @@ def from_paper_notation(text: str, task: str, granularity: str = "layer", stack:
         values = [_value(a) for a in args.split(",")] if args and args.strip() else []
         keep = 1.0
         if values and isinstance(values[-1], str) and values[-1].startswith("keep="):
-            keep = float(values.pop()[5:])
+            text_keep = values.pop()
+            try:
+                keep = float(text_keep[5:])
+            except ValueError:
+                raise ValueError(
+                    f"layer {index} ({name} ({args})): {text_keep!r} is not a keep probability; "
+                    "write keep=<number in (0, 1]>, e.g. keep=0.8"
+                ) from None
         if granularity == "module":
             layer = _module_layer(index, kind, name, values)
         elif task == "kws":

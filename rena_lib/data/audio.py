@@ -12,10 +12,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rena_lib.data.paths import DataError
+
 if TYPE_CHECKING:
     import tensorflow as tf
 
 __all__ = ["MfccConfig", "NoiseBank", "augment_batch", "decode_wav_file", "decode_wavs", "mfcc"]
+
+
+_FIX = "Restore the file from a good copy of the dataset, or delete it."
 
 
 @dataclass(frozen=True)
@@ -96,9 +101,14 @@ def decode_wav_file(
     except tf.errors.NotFoundError as exc:
         raise FileNotFoundError(f"wav file not found: {path}") from exc
     except tf.errors.OpError as exc:
-        raise ValueError(f"corrupt wav file {path}: {exc.message.splitlines()[0]}") from exc
+        raise DataError(f"corrupt wav file {path}: {exc.message.splitlines()[0]}. {_FIX}") from exc
+    except UnicodeDecodeError as exc:  # TensorFlow cannot even decode its own message (raw header bytes)
+        raise DataError(f"corrupt wav file {path}: not a RIFF/WAVE header. {_FIX}") from exc
     if int(rate) != sample_rate:
-        raise ValueError(f"wav file {path} has sample rate {int(rate)} Hz, expected {sample_rate} Hz")
+        raise DataError(
+            f"wav file {path} has sample rate {int(rate)} Hz, expected {sample_rate} Hz. "
+            f"Resample it to {sample_rate} Hz or remove it."
+        )
     return audio.numpy()
 
 
@@ -119,7 +129,7 @@ def decode_wavs(paths: Sequence[str], *, sample_rate: int = 16000, clip_samples:
     )
     try:
         chunks = list(ds.batch(512).as_numpy_iterator())
-    except tf.errors.OpError:
+    except (tf.errors.OpError, UnicodeDecodeError):
         for p in real:  # find and name the offending file
             decode_wav_file(p, sample_rate=sample_rate, clip_samples=clip_samples)
         raise
@@ -128,7 +138,7 @@ def decode_wavs(paths: Sequence[str], *, sample_rate: int = 16000, clip_samples:
     bad = np.flatnonzero(rates != sample_rate)
     if len(bad):
         shown = ", ".join(f"{real[i]} ({int(rates[i])} Hz)" for i in bad[:3])
-        raise ValueError(f"{len(bad)} wav file(s) not at {sample_rate} Hz: {shown}")
+        raise DataError(f"{len(bad)} wav file(s) not at {sample_rate} Hz: {shown}")
     out[[i for i, p in enumerate(paths) if p]] = audio
     return out
 
@@ -154,10 +164,10 @@ class NoiseBank:
 
         clips = [decode_wav_file(p, sample_rate=sample_rate) for p in paths]
         if not clips:
-            raise ValueError("no background noise recordings")
+            raise DataError("no background noise recordings")
         for p, c in zip(paths, clips, strict=True):
             if len(c) < clip_samples:
-                raise ValueError(f"background noise {p} is shorter than {clip_samples} samples")
+                raise DataError(f"background noise {p} is shorter than {clip_samples} samples")
         lengths = np.array([len(c) for c in clips], np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         return cls(tf.constant(np.concatenate(clips)), tf.constant(starts), tf.constant(lengths))

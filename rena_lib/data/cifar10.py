@@ -14,7 +14,7 @@ from rena_lib.data.cache import shared_property
 
 if TYPE_CHECKING:
     import tensorflow as tf
-from rena_lib.data.paths import download_hint, download_with_keras, local_dataset_dir
+from rena_lib.data.paths import DataError, download_hint, download_with_keras, local_dataset_dir
 
 __all__ = [
     "CLASSES",
@@ -69,13 +69,13 @@ def read_batch(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     except FileNotFoundError:
         raise
     except Exception as exc:
-        raise ValueError(
+        raise DataError(
             f"corrupt CIFAR-10 batch {path}: {type(exc).__name__}: {exc}. {download_hint(SUBDIR)}"
         ) from exc
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
-        raise ValueError(f"corrupt CIFAR-10 batch {path}: data {data.shape}, {len(labels)} labels")
+        raise DataError(f"corrupt CIFAR-10 batch {path}: data {data.shape}, {len(labels)} labels")
     if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASSES)):
-        raise ValueError(f"corrupt CIFAR-10 batch {path}: labels outside 0..9")
+        raise DataError(f"corrupt CIFAR-10 batch {path}: labels outside 0..9")
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy(), labels
 
 

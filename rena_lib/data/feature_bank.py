@@ -148,7 +148,9 @@ class FeatureBank:
                 reuse=reuse,
             )
         except (KeyError, ValueError, OSError) as exc:
-            raise ValueError(
+            from rena_lib.data.paths import DataError
+
+            raise DataError(
                 f"feature bank {path} is unreadable or incomplete ({type(exc).__name__}: {exc}); "
                 "delete it and write it again"
             ) from exc

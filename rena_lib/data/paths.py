@@ -5,13 +5,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "DataDownloadError", "download_hint", "download_with_keras", "local_dataset_dir"]
+__all__ = [
+    "ENV_VAR",
+    "DataDownloadError",
+    "DataError",
+    "download_hint",
+    "download_with_keras",
+    "local_dataset_dir",
+]
 
 ENV_VAR = "RENA_DATA_DIR"
 
 
 class DataDownloadError(RuntimeError):
     """The dataset is not on disk and Keras could not download it (for example: no internet)."""
+
+
+class DataError(ValueError):
+    """A data file is corrupt or not in the expected format: the environment's fault, never a child's.
+
+    The search loop stops on it (rena_lib.evaluation.ENVIRONMENT_ERRORS) instead of failing every child.
+    """
 
 
 def download_hint(subdir: str) -> str:

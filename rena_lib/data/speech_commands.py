@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from rena_lib.data.audio import NoiseBank
     from rena_lib.data.feature_bank import FeatureBank
-from rena_lib.data.paths import download_hint, download_with_keras, local_dataset_dir
+from rena_lib.data.paths import DataError, download_hint, download_with_keras, local_dataset_dir
 
 __all__ = [
     "CLASSES",
@@ -168,7 +168,7 @@ def index_speech_commands(
     if empty:
         counts = ", ".join(f"{p}: {len(known[p])}" for p in PARTITIONS)
         which = "the canonical split" if not split_salt else f"the split with salt {split_salt!r}"
-        raise ValueError(
+        raise DataError(  # issue 18: a data error (ValueError), so a search stops instead of failing children
             f"{which} leaves no keyword clips in the {' and '.join(empty)} partition(s) of {root} ({counts}). "
             "If this folder is a subset of one official partition (the canonical SHA-1 split of a subset of "
             f"the official test set puts every clip in 'testing'), pass split_salt={RESPLIT_SALT!r} to draw "

@@ -7,7 +7,7 @@ log.to_dataframe(); log.best()
 
 from rena_lib.search.config import PROPOSERS, SearchConfig
 from rena_lib.search.log import LOG_FIELDS, SearchLog
-from rena_lib.search.loop import run_search
+from rena_lib.search.loop import check_directory, run_search
 from rena_lib.search.proposers import Proposer, RandomProposer, RenaProposer, make_proposer
 from rena_lib.search.reinforce import StepBaseline, returns_to_go
 
@@ -20,6 +20,7 @@ __all__ = [
     "SearchConfig",
     "SearchLog",
     "StepBaseline",
+    "check_directory",
     "make_proposer",
     "returns_to_go",
     "run_search",

@@ -4,6 +4,10 @@ The arrays (policy weights, Adam state) change only at a policy update, so they 
 update to a new file named by the update count; state.json - written after every step - names the file
 it goes with. Each file is written to a temporary name, fsynced and renamed, and state.json is renamed
 last, so a kill at any moment leaves the previous consistent checkpoint or the new one.
+
+An unreadable checkpoint (a garbled state.json, a missing or corrupt arrays file) is a CheckpointError
+that names the file. The log holds everything the checkpoint summarises: deleting the checkpoint folder
+and resuming replays the search from log.jsonl without evaluating a logged child again.
 """
 
 from __future__ import annotations
@@ -15,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["load_checkpoint", "save_checkpoint"]
+__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint"]
+
+#: what state.json must hold (written by rena_lib.search.loop)
+STATE_KEYS = ("episode", "step", "next_child_id", "rng", "pool", "current", "history", "proposer")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read; the message names it and says how to recover."""
 
 
 def _atomic(path: Path, write) -> None:
@@ -39,7 +50,7 @@ def save_checkpoint(
     elif not (directory / name).exists():
         name = None
     state = {**state, "arrays": name}
-    _atomic(directory / "state.json", lambda fh: fh.write(json.dumps(state).encode()))
+    _atomic(directory / "state.json", lambda fh: fh.write(json.dumps(state, allow_nan=False).encode()))
     for old in directory.glob("arrays-*.npz"):
         if name is None or old.name != name:
             old.unlink()
@@ -50,9 +61,29 @@ def load_checkpoint(directory: Path) -> tuple[dict[str, Any], dict[str, np.ndarr
     path = directory / "state.json"
     if not path.exists():
         return None
-    state = json.loads(path.read_text())
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(state, dict):
+            raise ValueError(f"a {type(state).__name__}, not a JSON object")
+        missing = [k for k in STATE_KEYS if k not in state]
+        if missing:
+            raise ValueError(f"missing {missing}")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CheckpointError(_unreadable(path, directory, exc)) from exc
     arrays: dict[str, np.ndarray] = {}
     if state.get("arrays"):
-        with np.load(directory / state["arrays"]) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        npz_path = directory / str(state["arrays"])
+        try:
+            with np.load(npz_path, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except Exception as exc:  # missing, truncated, not a zip, pickled objects: all unreadable
+            raise CheckpointError(_unreadable(npz_path, directory, exc)) from exc
     return state, arrays
+
+
+def _unreadable(path: Path, directory: Path, exc: BaseException) -> str:
+    return (
+        f"cannot resume: the checkpoint file {path} is unreadable ({type(exc).__name__}: {exc}). Delete "
+        f"the folder {directory} and resume again: the search is then replayed from log.jsonl without "
+        "evaluating a logged child again"
+    )

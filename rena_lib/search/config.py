@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from rena_lib import spaces
 from rena_lib.arch.graph import validate
-from rena_lib.arch.notation import from_paper_notation
+from rena_lib.arch.notation import from_paper_notation, to_paper_notation
 from rena_lib.arch.spec import Spec
 from rena_lib.metrics import CONVENTIONS, DEFAULT_BATCH_SIZE, DEFAULT_CONVENTION
 from rena_lib.reward import Constraint
 
-__all__ = ["PROPOSERS", "SearchConfig"]
+__all__ = ["PROPOSERS", "SearchConfig", "read_config"]
 
 PROPOSERS = ("rena", "random")
 
@@ -67,7 +68,13 @@ class SearchConfig:
         self.space = _ALIASES.get(self.space, self.space)
         if isinstance(self.constraints, str | Constraint | dict):
             self.constraints = [self.constraints]
+        if not isinstance(self.constraints, list | tuple):
+            raise ValueError(
+                f"constraints must be a list of constraints (strings like 'params < 1e5', dicts or "
+                f"Constraint objects), got {self.constraints!r}"
+            )
         self.constraints = [_constraint_dict(c) for c in self.constraints]
+        self.baseline = _baseline_notation(self.baseline)
 
     # ---- presets --------------------------------------------------------------------------------
     @classmethod
@@ -129,7 +136,11 @@ class SearchConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the bad setting (before a search starts)."""
-        space = self.search_space()  # unknown space / bad max_layers
+        if self.max_layers is not None and (
+            isinstance(self.max_layers, bool) or not isinstance(self.max_layers, int) or self.max_layers < 1
+        ):
+            raise ValueError(f"max_layers must be a positive int (or None), got {self.max_layers!r}")
+        space = self.search_space()  # unknown space
         if self.proposer not in PROPOSERS:
             raise ValueError(f"unknown proposer {self.proposer!r}; choose one of {PROPOSERS}")
         for name in (
@@ -185,13 +196,41 @@ class SearchConfig:
         return cls(**d)
 
     def to_json(self) -> str:
-        """JSON text (sorted keys)."""
-        return json.dumps(self.to_dict(), sort_keys=True, indent=1)
+        """JSON text (sorted keys, strict: no NaN)."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=1, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str) -> SearchConfig:
         """Inverse of to_json."""
         return cls.from_dict(json.loads(text))
+
+
+def read_config(path: str | Path) -> SearchConfig:
+    """The SearchConfig in a search directory's config.json; ValueError naming the file if unreadable."""
+    path = Path(path)
+    try:
+        return SearchConfig.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{path} is not a readable search config ({type(exc).__name__}: {exc}). Restore it from a copy "
+            f"(it must equal the config the search was started with), or start again in a new directory"
+        ) from exc
+
+
+def _baseline_notation(b: Any) -> str | None:
+    """A baseline given as paper notation, a Spec or a Spec dict, as paper notation (plain data)."""
+    if b is None or isinstance(b, str):
+        return b
+    try:
+        spec = b if isinstance(b, Spec) else Spec.from_dict(b) if isinstance(b, dict) else None
+        if spec is not None:
+            return to_paper_notation(spec)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"baseline {b!r} is not a spec: {exc}") from exc
+    raise ValueError(
+        f"baseline must be paper notation (e.g. 'GRU (2,64,1) FC (1,12)'), a Spec or a Spec dict, "
+        f"got {type(b).__name__} {b!r}"
+    )
 
 
 def _constraint_dict(c: Any) -> dict[str, Any]:

@@ -5,18 +5,33 @@ Record fields (dashboards rely on these names): child_id, episode, step, traject
 columns (params, flops, size_bytes, bytes_accessed, intensity, ... ; None for an invalid child),
 performance, test_accuracy, reward, feasible, failed, reason, cached, epochs, wall_time (seconds the
 evaluation took; 0 for a cached child) and extras (the evaluator's extras, if any).
+
+Both files are strict JSON (no bare NaN or Infinity; a policy record's non-finite number is written as
+null). Only the last line of a file may be incomplete (a write cut short by a kill): it is dropped, and
+SearchLog warns how many records it kept. A corrupt line before the last is a LogError naming the file
+and the line, never a silent drop.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from rena_lib.arch.spec import Spec
 
-__all__ = ["LOG_FIELDS", "JsonlWriter", "SearchLog", "read_jsonl", "write_jsonl_atomic"]
+__all__ = [
+    "LOG_FIELDS",
+    "JsonlWriter",
+    "LogError",
+    "SearchLog",
+    "finite_or_none",
+    "read_jsonl",
+    "write_jsonl_atomic",
+]
 
 LOG_FIELDS = (
     "child_id", "episode", "step", "trajectory", "proposer", "spec", "notation", "spec_key", "parent_key",
@@ -25,22 +40,73 @@ LOG_FIELDS = (
 )  # fmt: skip
 
 
-def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], bool]:
-    """(records, clean): the parseable records of a JSON-lines file; clean is False if a line was torn."""
+class LogError(ValueError):
+    """A search log file is corrupt before its last line (not a write cut short by a kill)."""
+
+
+def _strict_dumps(record: dict[str, Any], path: Path) -> str:
+    try:
+        return json.dumps(record, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        bad = sorted(k for k, v in record.items() if not _is_strict_json(v))
+        raise ValueError(
+            f"cannot write a record to {path}: fields {bad} are not strict JSON ({exc})"
+        ) from exc
+
+
+def _is_strict_json(v: Any) -> bool:
+    try:
+        json.dumps(v, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def finite_or_none(value: Any) -> Any:
+    """value with every non-finite float (NaN, inf) replaced by None, through dicts and lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
+def read_jsonl(path: Path, key: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """(records, clean) of a JSON-lines file; clean is False if its last line was cut short (dropped).
+
+    A line before the last that is not a JSON object (with an int `key`, if given) raises LogError naming
+    the file and the line.
+    """
     if not path.exists():
         return [], True
-    records, clean = [], True
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        lines = fh.readlines()
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        last = number == len(lines)
+        try:
+            record = json.loads(line)  # lenient: logs written before strict JSON may hold a bare NaN
+            if not isinstance(record, dict):
+                raise ValueError(f"a {type(record).__name__}, not a JSON object")
+            if key is not None and (
+                isinstance(record.get(key), bool) or not isinstance(record.get(key), int)
+            ):
+                raise ValueError(f"no integer {key!r} field")
             if not line.endswith("\n"):
-                clean = False  # a write cut short (kill -9): drop it
-                break
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                clean = False
-                break
-    return records, clean
+                raise ValueError("no end of line")
+        except ValueError as exc:
+            if last:
+                return records, False  # a write cut short (kill -9): drop it
+            raise LogError(
+                f"{path}, line {number} of {len(lines)}: not a valid record ({exc}); {len(records)} records "
+                f"before it and {len(lines) - number} lines after it. Restore the file from a copy, or "
+                f"delete line {number} if you accept losing that record (a resumed search then stops "
+                "with an error if the checkpoint counts it)."
+            ) from exc
+        records.append(record)
+    return records, True
 
 
 def write_jsonl_atomic(path: Path, records: list[dict[str, Any]]) -> None:
@@ -48,7 +114,7 @@ def write_jsonl_atomic(path: Path, records: list[dict[str, Any]]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         for r in records:
-            fh.write(json.dumps(r) + "\n")
+            fh.write(_strict_dumps(r, path) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -63,7 +129,7 @@ class JsonlWriter:
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record and flush it to the OS."""
-        self.fh.write(json.dumps(record) + "\n")
+        self.fh.write(_strict_dumps(record, self.path) + "\n")
         self.fh.flush()
 
     def sync(self) -> None:
@@ -82,14 +148,25 @@ class SearchLog:
         self.directory = Path(directory)
         if not self.directory.is_dir():
             raise ValueError(f"no search directory at {self.directory}")
-        self.records, _ = read_jsonl(self.directory / "log.jsonl")
-        self.policy_records, _ = read_jsonl(self.directory / "policy_log.jsonl")
+        self.records = self._read("log.jsonl", "child_id")
+        self.policy_records = self._read("policy_log.jsonl", "episode")
         cfg = self.directory / "config.json"
         self.config = None
         if cfg.exists():
-            from rena_lib.search.config import SearchConfig
+            from rena_lib.search.config import read_config
 
-            self.config = SearchConfig.from_json(cfg.read_text())
+            self.config = read_config(cfg)
+
+    def _read(self, name: str, key: str) -> list[dict[str, Any]]:
+        path = self.directory / name
+        records, clean = read_jsonl(path, key)
+        if not clean:
+            warnings.warn(
+                f"{path}: the last line is incomplete (a write cut short); kept the {len(records)} records "
+                "before it (resuming the search rewrites the file without it)",
+                stacklevel=3,
+            )
+        return records
 
     @classmethod
     def load(cls, directory: str | Path) -> SearchLog:

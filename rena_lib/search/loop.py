@@ -13,6 +13,11 @@ policy_log.jsonl (one record per policy update) and checkpoint/ (after every ste
 continues from the checkpoint: records of a step that was cut short are not evaluated again (the step is
 re-proposed from the saved RNG state, so it yields the same children, whose logged results are reused),
 and the finished log equals that of an uninterrupted run.
+
+A child's fault is a failed child; the environment's fault stops the search with a named error
+(rena_lib.evaluation.ENVIRONMENT_ERRORS): missing or corrupt data, a constrained metric that neither
+rena_lib.metrics nor the evaluator provides, or every child of the first step failing for the same reason.
+If that happens before the first checkpoint of a new search, the files it wrote are removed again.
 """
 
 from __future__ import annotations
@@ -28,16 +33,16 @@ from rena_lib.actions import replay
 from rena_lib.arch.graph import validate
 from rena_lib.arch.notation import to_paper_notation
 from rena_lib.arch.spec import Spec
-from rena_lib.evaluation import EvalResult
+from rena_lib.evaluation import ENVIRONMENT_ERRORS, EvalResult, SetupError, check_result
 from rena_lib.executors import Executor, LocalExecutor
 from rena_lib.metrics import measure
 from rena_lib.reward import METRICS, is_feasible, reward
 from rena_lib.search.checkpoint import load_checkpoint, save_checkpoint
-from rena_lib.search.config import SearchConfig
-from rena_lib.search.log import JsonlWriter, SearchLog, read_jsonl, write_jsonl_atomic
+from rena_lib.search.config import SearchConfig, read_config
+from rena_lib.search.log import JsonlWriter, SearchLog, finite_or_none, read_jsonl, write_jsonl_atomic
 from rena_lib.search.proposers import make_proposer
 
-__all__ = ["run_search"]
+__all__ = ["check_directory", "run_search"]
 
 
 def run_search(
@@ -47,53 +52,109 @@ def run_search(
     resume: bool = False,
     executor: Executor | None = None,
     progress: bool = True,
+    on_started: Callable[[], None] | None = None,
 ) -> SearchLog:
-    """Run (or, with resume=True, continue) a search into directory; returns its SearchLog."""
-    if not isinstance(config, SearchConfig):
-        raise ValueError(f"config must be a SearchConfig, got {type(config).__name__}")
-    config.validate()
+    """Run (or, with resume=True, continue) a search into directory; returns its SearchLog.
+
+    resume=True needs a search in directory (a config.json) and refuses an empty or missing one.
+    on_started is called once, as soon as the search has a checkpoint (its first step is done, or it was
+    resumed from one): from then on, the new search holds something worth keeping.
+    """
+    check_directory(config, directory, resume)
     if not callable(evaluator):
         raise ValueError(f"evaluator must be callable (spec -> EvalResult), got {type(evaluator).__name__}")
     directory = Path(directory)
-    _prepare(config, directory, resume)
-    search = _Search(config, evaluator, directory, executor or LocalExecutor(), progress)
+    existed = directory.exists()
+    _prepare(config, directory)
+    search = None
     try:
+        search = _Search(config, evaluator, directory, executor or LocalExecutor(), progress, on_started)
         search.run()
+    except ENVIRONMENT_ERRORS:
+        if search is not None:
+            search.close()
+        if not resume and not (directory / "checkpoint" / "state.json").exists():
+            _remove_new_search(directory, existed)  # nothing of value yet: leave the folder as it was
+        raise
     finally:
-        search.close()
+        if search is not None:
+            search.close()
     return SearchLog(directory)
 
 
-def _prepare(config: SearchConfig, directory: Path, resume: bool) -> None:
+def check_directory(config: SearchConfig, directory: str | Path, resume: bool) -> None:
+    """Raise ValueError if config is invalid or run_search(config, ..., directory, resume) would refuse
+    the directory; reads, never writes (so a batch of searches can be checked before any starts)."""
+    if not isinstance(config, SearchConfig):
+        raise ValueError(f"config must be a SearchConfig, got {type(config).__name__}")
+    config.validate()
+    if not isinstance(resume, bool):
+        raise ValueError(f"resume must be True or False, got {resume!r}")
+    directory = Path(directory)
     cfg = directory / "config.json"
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"{directory} is a file, not a search directory; use a new directory")
     if cfg.exists():
         if not resume:
             raise ValueError(
                 f"{directory} already holds a search; pass resume=True to continue it or use a new directory"
             )
-        stored = SearchConfig.from_json(cfg.read_text()).to_dict()
+        stored = read_config(cfg).to_dict()
         diff = sorted(k for k, v in config.to_dict().items() if stored.get(k) != v)
         if diff:
             raise ValueError(f"cannot resume {directory}: the config differs from the stored one in {diff}")
         return
     if (directory / "log.jsonl").exists():
         raise ValueError(f"{directory} holds a log.jsonl but no config.json; use a new directory")
+    if resume:
+        raise ValueError(
+            f"nothing to resume in {directory}: no search there (no config.json). Check the path, or pass "
+            "resume=False to start a new search in it"
+        )
+
+
+def _prepare(config: SearchConfig, directory: Path) -> None:
+    cfg = directory / "config.json"
+    if cfg.exists():
+        return  # resumed (checked by check_directory)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / "config.json.tmp"
     tmp.write_text(config.to_json())
     tmp.replace(cfg)
 
 
+def _remove_new_search(directory: Path, existed: bool) -> None:
+    """Remove the files a new search wrote before it failed at its first step."""
+    import shutil
+
+    for name in ("log.jsonl", "policy_log.jsonl", "config.json"):
+        (directory / (name + ".tmp")).unlink(missing_ok=True)
+        (directory / name).unlink(missing_ok=True)
+    shutil.rmtree(directory / "checkpoint", ignore_errors=True)
+    if not existed and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+
+
 class _Search:
-    def __init__(self, config: SearchConfig, evaluator, directory: Path, executor: Executor, progress: bool):
+    def __init__(
+        self,
+        config: SearchConfig,
+        evaluator,
+        directory: Path,
+        executor: Executor,
+        progress: bool,
+        on_started: Callable[[], None] | None = None,
+    ):
         self.config, self.evaluator, self.directory = config, evaluator, directory
-        self.executor, self.progress = executor, progress
+        self.executor, self.progress, self.on_started = executor, progress, on_started
+        self.log = self.policy_log = None
         self.space = config.search_space()
         self.baseline = config.baseline_spec()
         self.constraints = config.constraint_objects()
         self.proposer = make_proposer(config)
         self.ckpt_dir = directory / "checkpoint"
         loaded = load_checkpoint(self.ckpt_dir)
+        self.resumed = loaded is not None
         if loaded is None:
             base = self.baseline.to_dict()
             self.state: dict[str, Any] = {
@@ -118,17 +179,26 @@ class _Search:
     def _open_logs(self) -> None:
         n = self.state["next_child_id"]
         path = self.directory / "log.jsonl"
-        records, clean = read_jsonl(path)
+        records, clean = read_jsonl(path, key="child_id")
         self.records = [r for r in records if r["child_id"] < n]
         if [r["child_id"] for r in self.records] != list(range(n)):
             raise RuntimeError(
-                f"{path} does not hold children 0..{n - 1} that the checkpoint counts; cannot resume"
+                f"{path} does not hold children 0..{n - 1} that the checkpoint counts; cannot resume. Restore "
+                f"the log from a copy, or delete {self.ckpt_dir} and resume: the search is then replayed "
+                "from the children the log holds, and only the missing ones are evaluated again"
             )
-        self.orphans = {r["child_id"]: r for r in records if r["child_id"] >= n}  # from a step cut short
-        if self.orphans or not clean:
-            write_jsonl_atomic(path, self.records)
+        self.orphans = {r["child_id"]: r for r in records if r["child_id"] >= n}  # beyond the checkpoint
+        # Logged children beyond the checkpoint stay in the file while they are reused in order (so a kill
+        # during a replay loses nothing); the file is cut at the first one that differs (see _write).
+        self.on_disk = dict(self.orphans)
+        if [r["child_id"] for r in records] != list(range(len(records))):
+            self.on_disk = {}  # not in order: keep only the records the checkpoint counts
+        self.in_file = n + len(self.on_disk)
+        if not clean or len(records) != self.in_file:
+            write_jsonl_atomic(path, self.records + [self.on_disk[i] for i in sorted(self.on_disk)])
+        self.log_path = path
         ppath = self.directory / "policy_log.jsonl"
-        precords, pclean = read_jsonl(ppath)
+        precords, pclean = read_jsonl(ppath, key="episode")
         kept = [r for r in precords if r["episode"] < self.state["episode"]]
         if len(kept) != len(precords) or not pclean:
             write_jsonl_atomic(ppath, kept)
@@ -136,9 +206,23 @@ class _Search:
         self.log = JsonlWriter(path)
         self.policy_log = JsonlWriter(ppath)
 
+    def _write(self, rec: dict[str, Any]) -> None:
+        """Append a record to log.jsonl, unless it is a logged child reused in place."""
+        cid = rec["child_id"]
+        if cid < self.in_file:
+            if rec is self.on_disk.get(cid):
+                return  # reused in order: already in the file
+            self.log.close()  # the logged children from here on differ: cut them from the file
+            write_jsonl_atomic(self.log_path, self.records[:cid])
+            self.log = JsonlWriter(self.log_path)
+            self.in_file, self.on_disk = cid, {}
+        self.log.append(rec)
+        self.in_file += 1
+
     def close(self) -> None:
-        self.log.close()
-        self.policy_log.close()
+        for writer in (self.log, self.policy_log):
+            if writer is not None:
+                writer.close()
 
     def _save(self) -> None:
         self.log.sync()
@@ -149,6 +233,12 @@ class _Search:
         self.state["proposer"] = pstate
         save_checkpoint(self.ckpt_dir, self.state, write, version)
         self.saved_version = version
+        self._started()
+
+    def _started(self) -> None:
+        if self.on_started is not None:
+            callback, self.on_started = self.on_started, None
+            callback()
 
     # ---- the loop ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -162,15 +252,22 @@ class _Search:
             desc=f"{cfg.proposer} search",
         ) as self.bar:
             self._postfix()
+            if self.resumed:
+                self._started()  # resumed from a checkpoint
             while self.state["episode"] < cfg.episodes:
                 while self.state["step"] < cfg.episode_size:
                     self._step()
                     self._save()
                 record = self.proposer.update(self.state["episode"], self.state["history"])
                 if record is not None:
-                    self.policy_log.append(record)
+                    self.policy_log.append(finite_or_none(record))
                 self._next_episode()
                 self._save()
+        if self.in_file > self.state["next_child_id"]:  # logged children beyond the end of the search
+            self.log.close()
+            write_jsonl_atomic(self.log_path, self.records)
+            self.log = JsonlWriter(self.log_path)
+            self.in_file = len(self.records)
 
     def _postfix(self) -> None:
         ok = [r for r in self.records if not r["failed"]]
@@ -201,7 +298,7 @@ class _Search:
         for n, (parent, prop, (child, reason)) in enumerate(zip(parents, proposals, children, strict=True)):
             rec = self._child(n, parent, prop, child, reason, batch)
             self.records.append(rec)
-            self.log.append(rec)
+            self._write(rec)
             if not rec["failed"] and not rec["cached"]:
                 self.cache.setdefault(rec["spec_key"], rec)
             history.append(
@@ -216,6 +313,8 @@ class _Search:
                 current[n] = rec["spec"]
             self.bar.update(1)
         self._postfix()
+        if st["episode"] == 0 and st["step"] == 0:
+            self._check_first_step(self.records[-len(children) :])
         st["history"] = [*st["history"], history]
         st["current"] = current
         st["step"] += 1
@@ -231,8 +330,35 @@ class _Search:
                     todo.setdefault(key, child)
         if not todo:
             return {}
-        results = self.executor.map(self.evaluator, list(todo.values()))
-        return dict(zip(todo, results, strict=True))
+        return dict(zip(todo, self._evaluate(list(todo.values())), strict=True))
+
+    def _evaluate(self, specs: list[Spec]) -> list[EvalResult]:
+        """executor.map, each result checked (whatever the executor: numpy numbers, NaN, booleans)."""
+        results = list(self.executor.map(self.evaluator, specs))
+        if len(results) != len(specs):
+            raise SetupError(
+                f"executor {type(self.executor).__name__} returned {len(results)} results for {len(specs)} "
+                "children; an executor must return one EvalResult per spec, in order"
+            )
+        return [check_result(r) for r in results]
+
+    def _check_first_step(self, records: list[dict[str, Any]]) -> None:
+        """Stop a search whose first step failed entirely for one reason: the evaluator's or the data's fault."""
+        evaluated = [r for r in records if not (r["reason"] or "").startswith("invalid architecture")]
+        reasons = {r["reason"] for r in evaluated}
+        if (
+            not all(r["failed"] for r in records)
+            or len(reasons) != 1
+            or len(evaluated) < min(2, len(records))
+        ):
+            return
+        # the failed records are not kept: a resumed search must evaluate these children again
+        write_jsonl_atomic(self.directory / "log.jsonl", self.records[: -len(records)])
+        raise SetupError(
+            f"every child of the first step failed for the same reason: {reasons.pop()}. That is not the "
+            "children's fault but the evaluator's or its data's; the search stopped before its first "
+            "checkpoint. Fix the cause and run the search again."
+        )
 
     def _child(self, n, parent: Spec, prop, child: Spec | None, reason: str | None, batch) -> dict[str, Any]:
         st = self.state
@@ -264,7 +390,7 @@ class _Search:
             rec.update({k: hit[k] for k in hit if k not in rec and k not in ("cached", "wall_time")})
             rec.update(cached=True, wall_time=0.0)
             return rec
-        result = batch.get(key) or self.executor.map(self.evaluator, [child])[0]
+        result = batch.get(key) or self._evaluate([child])[0]
         metrics = dict(measure(child, self.config.metrics_batch_size, self.config.metrics_convention))
         rec.update(_metric_columns(metrics))
         rec.update(self._score(result, metrics))
@@ -275,10 +401,23 @@ class _Search:
         extras = dict(result.extras or {})
         if result.failed:
             return _failed(result.reason or "evaluation failed", epochs=result.epochs, extras=extras)
-        values = {
-            **metrics,
-            **{k: v for k, v in extras.items() if k in METRICS and isinstance(v, int | float)},
-        }
+        given = {k: v for k, v in extras.items() if k in METRICS}
+        bad = sorted(k for k, v in given.items() if isinstance(v, bool) or not isinstance(v, int | float))
+        if bad:
+            return _failed(
+                f"the evaluator's extras {bad} are not numbers: {[given[k] for k in bad]}",
+                epochs=result.epochs,
+                extras=extras,
+            )
+        values = {**metrics, **given}
+        missing = [c for c in self.constraints if c.metric not in values]
+        if missing:
+            c = missing[0]
+            raise SetupError(
+                f"constraint '{c}' needs the metric {c.metric!r}, which rena_lib.metrics does not compute "
+                f"and the evaluator ({type(self.evaluator).__name__}) did not return in EvalResult.extras. "
+                f"Use an evaluator that measures {c.metric}, or drop the constraint"
+            )
         try:
             r = reward(result.performance, values, self.constraints, self.config.penalty_base)
             feasible = is_feasible(values, self.constraints)
