@@ -87,14 +87,14 @@ def run_provenance(
     data_dir: str | os.PathLike | None = None,
     evaluator: str = "",
     *,
-    reads_data: bool = True,
+    reads_data: bool | None = None,
     score: str = "",
 ) -> Provenance:
     """Provenance of a notebook run: its scale, which data it reads and which machine it runs on.
 
-    reads_data=False (or evaluator "proxy") leaves the data out of the label: nothing was read. score says
-    what the children's performance numbers are; for evaluator "proxy" or "train" it defaults to
-    score_label(evaluator, scale, data).
+    reads_data=False leaves the data out of the label: nothing was read (default: True unless the evaluator
+    is "proxy"). score says what the children's performance numbers are; for evaluator "proxy" or "train"
+    it defaults to score_label(evaluator, scale, data).
     """
     if scale not in ("smoke", "paper"):
         raise ValueError(f"scale must be 'smoke' or 'paper', got {scale!r}")
@@ -108,7 +108,9 @@ def run_provenance(
             machine += f", {len(gpus)} GPU"
     except ImportError:  # metrics-only use without TensorFlow
         pass
-    data = "" if evaluator == "proxy" or not reads_data else _data_label(data_dir)
+    if reads_data is None:
+        reads_data = evaluator != "proxy"
+    data = _data_label(data_dir) if reads_data else ""
     if not score and evaluator in ("proxy", "train"):
         score = score_label(evaluator, scale, data)
     return Provenance(scale=scale, data=data, machine=machine, evaluator=evaluator, score=score)
