@@ -7,10 +7,12 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 _OWN: list[str] = []
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     """Send results and figures to a temporary directory for this test session."""
     missing = [v for v in ("RENA_RESULTS_DIR", "RENA_FIGURES_DIR") if not os.environ.get(v)]
     if missing:
@@ -20,7 +22,7 @@ def pytest_configure(config):
             os.environ[var] = os.path.join(tmp, var.removeprefix("RENA_").removesuffix("_DIR").lower())
 
 
-def pytest_unconfigure(config):
+def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the temporary directory this session created."""
     for tmp in _OWN:
         shutil.rmtree(tmp, ignore_errors=True)
