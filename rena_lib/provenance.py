@@ -72,14 +72,15 @@ def score_label(evaluator: str, budget: str = "smoke", data: str = "") -> str:
     """What a child's performance number is: "proxy score", or "validation accuracy (real training, ...)".
 
     evaluator is "proxy" (rena_lib.proxy: a hand-written stand-in that trains nothing) or "train" (every
-    child trained at the named budget); data is a Provenance data label (a shared subset is named as such).
+    child trained at the named budget); data is a Provenance data label (a shared subset is named as such;
+    none: the data is left out).
     """
     if evaluator == "proxy":
         return "proxy score"
     if evaluator != "train":
         raise ValueError(f"evaluator must be 'proxy' or 'train', got {evaluator!r}")
-    on = "shared subset" if _is_shared_subset(data) or not data else data
-    return f"validation accuracy (real training, {budget} budget, {on})"
+    on = "" if not data else ", shared subset" if _is_shared_subset(data) else f", {data}"
+    return f"validation accuracy (real training, {budget} budget{on})"
 
 
 def run_provenance(
@@ -88,13 +89,14 @@ def run_provenance(
     evaluator: str = "",
     *,
     reads_data: bool | None = None,
-    score: str = "",
+    scored_by: str = "",
 ) -> Provenance:
     """Provenance of a notebook run: its scale, which data it reads and which machine it runs on.
 
     reads_data=False leaves the data out of the label: nothing was read (default: True unless the evaluator
-    is "proxy"). score says what the children's performance numbers are; for evaluator "proxy" or "train"
-    it defaults to score_label(evaluator, scale, data).
+    is "proxy"). scored_by ("proxy" or "train"; default: evaluator, when it is one of those) names the
+    evaluator behind the children's performance numbers: Provenance.score = score_label(scored_by, scale,
+    data).
     """
     if scale not in ("smoke", "paper"):
         raise ValueError(f"scale must be 'smoke' or 'paper', got {scale!r}")
@@ -111,8 +113,8 @@ def run_provenance(
     if reads_data is None:
         reads_data = evaluator != "proxy"
     data = _data_label(data_dir) if reads_data else ""
-    if not score and evaluator in ("proxy", "train"):
-        score = score_label(evaluator, scale, data)
+    scored_by = scored_by or (evaluator if evaluator in ("proxy", "train") else "")
+    score = score_label(scored_by, scale, data) if scored_by else ""
     return Provenance(scale=scale, data=data, machine=machine, evaluator=evaluator, score=score)
 
 

@@ -40,6 +40,7 @@ def test_score_labels_say_what_produced_the_number():
     assert score_label("train", "paper", "full datasets (Keras download cache)") == (
         "validation accuracy (real training, paper budget, full datasets (Keras download cache))"
     )
+    assert score_label("train", "cpu") == "validation accuracy (real training, cpu budget)"  # data not given
     with pytest.raises(ValueError, match="'proxy' or 'train'"):
         score_label("oracle")
 
@@ -56,6 +57,11 @@ def test_the_data_label_appears_only_where_data_is_read(monkeypatch, tmp_path):
         trained.label() == "scale: smoke, data: shared development subset (RENA_DATA_DIR), evaluator: train"
     )
     assert trained.score == "validation accuracy (real training, smoke budget, shared subset)"
+    both = run_provenance("smoke", evaluator="search: proxy + latency; export: training", scored_by="proxy")
+    assert (
+        both.score == "proxy score" and both.data
+    )  # the export read data; the search scores are the proxy's
+    assert run_provenance("smoke", evaluator="something else").score == ""
     own = run_provenance("smoke", tmp_path / "mine", evaluator="train")
     assert own.data == "data_dir (mine)" and "shared" not in own.score
     assert str(tmp_path) not in own.label()  # no machine path in a label
