@@ -1,6 +1,8 @@
 # The two commands of this project:
 #   make smoke   run every notebook headless (papermill, smoke scale) and regenerate figures/
-#   make test    lint + unit tests + nbval on the committed notebooks
+#   make test    lint + unit tests + nbval on the committed notebooks; fails if the tests changed the
+#                checkout (notebooks re-executed by nbval write results/ and figures/ to a temporary
+#                directory through RENA_RESULTS_DIR / RENA_FIGURES_DIR, never into tracked files)
 # Both create or reuse .venv (rebuilt only when requirements.lock changes).
 
 SHELL := /bin/bash
@@ -30,8 +32,13 @@ format: venv
 	$(PY) -m ruff check --fix .
 
 test: lint
-	$(PY) -m pytest -q tests
-	$(PY) -m pytest -q --nbval-lax --sanitize-with notebooks/sanitize.cfg notebooks
+	@set -e; state=$$(mktemp); out=$$(mktemp -d); trap 'rm -rf "$$state" "$$out"' EXIT; \
+	$(PY) scripts/checkout_state.py save "$$state"; \
+	export RENA_RESULTS_DIR="$$out/results" RENA_FIGURES_DIR="$$out/figures"; \
+	echo "tests write results and figures under $$out"; \
+	$(PY) -m pytest -q tests; \
+	$(PY) -m pytest -q --nbval-lax --sanitize-with notebooks/sanitize.cfg notebooks; \
+	$(PY) scripts/checkout_state.py compare "$$state"
 
 test-slow: venv
 	$(PY) -m pytest -q -m slow tests

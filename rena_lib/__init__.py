@@ -12,6 +12,10 @@ Modules, one concept each:
     data        CIFAR-10 and Speech Commands pipelines
     training    child training and the CIFAR / KWS evaluators
     executors   local and Ray execution of a batch of children
+    provenance  where results came from (scale, data, evaluator, score) and where they go (RENA_RESULTS_DIR)
+    figures     the paper's figures from saved results; figures.show saves and displays in one call
+    analysis    saved provenance read back; constraints that never bind, searches sharing their start
+    notebook_params  checks on the notebooks' papermill parameters
 """
 
 import os as _os

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import textwrap
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -203,11 +204,13 @@ def pareto_figure(
     fig: Figure | None = None,
     title: str | None = None,
     label: str = "",
+    score: str | None = None,
 ) -> Figure:
     """Accuracy vs each resource: constraint lines, feasible (filled) / infeasible (hollow), Pareto fronts.
 
     logs: one log (split by proposer if it holds several) or {"rena": log, "random": log}.
     resources default to params, FLOPs, intensity plus any other constrained metric the logs hold.
+    score names what y is (e.g. "proxy score"; default: "validation accuracy").
     """
     cons = [_triple(c) for c in constraints]
     frames = _frames(logs)
@@ -221,7 +224,7 @@ def pareto_figure(
     with sns.axes_style("whitegrid"):
         for ax, metric in zip(axes, res, strict=True):
             _pareto_axis(ax, frames, metric, y, cons, colors)
-    axes[0].set_ylabel(_LABELS.get(y, y))
+    axes[0].set_ylabel(score or _LABELS.get(y, y))
     seen: dict[str, Any] = {}
     for ax in axes:
         for h, text in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -230,7 +233,8 @@ def pareto_figure(
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False)
     n = sum(len(f) for f in frames.values())
-    fig.suptitle(_with_label(title or f"Accuracy vs resources ({n} children)", label))
+    what = (score or "accuracy").capitalize()
+    fig.suptitle(_with_label(title or f"{what} vs resources ({n} children)", label, fig))
     return fig
 
 
@@ -315,7 +319,7 @@ def latency_figure(
         ax.set(xlabel=_LABELS.get(name, name), ylabel=_LABELS.get(target, target))
         ax.set_title(f"Spearman rho = {rho:.2f} (n = {n})", fontsize=10)
     axes[0].legend(fontsize=8)
-    fig.suptitle(_with_label(title or "Do FLOPs and compute intensity predict measured latency?", label))
+    fig.suptitle(_with_label(title or "Do FLOPs and compute intensity predict measured latency?", label, fig))
     return fig
 
 
@@ -402,8 +406,13 @@ def controller_figure(
     fig: Figure | None = None,
     title: str | None = None,
     label: str = "",
+    score: str | None = None,
 ) -> Figure:
-    """Six panels on what the controller learns: rewards, returns vs b(s_t), entropy, actions, progress."""
+    """Six panels on what the controller learns: rewards, returns vs b(s_t), entropy, actions, progress.
+
+    score names what the children's performance is (e.g. "proxy score"; default: "accuracy").
+    """
+    what = score or "accuracy"
     frames = _frames(log)
     if random_log is not None:
         frames.update(_frames({"random": random_log}))
@@ -472,11 +481,9 @@ def controller_figure(
 
     for name, df in frames.items():
         p = _progress(df)
-        ax_p.plot(p["searched"], p["best_feasible"], color=colors[name], lw=1.8, label=f"{name}: best feasible acc.",
+        ax_p.plot(p["searched"], p["best_feasible"], color=colors[name], lw=1.8, label=f"{name}: best feasible",
                   gid=f"best:{name}")  # fmt: skip
-    ax_p.set(
-        title="Best feasible accuracy and feasible children", xlabel="searched children", ylabel="accuracy"
-    )
+    ax_p.set(title=f"Best feasible {what} and feasible children", xlabel="searched children", ylabel=what)
     ax_p.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_f = ax_p.twinx()
     for name, df in frames.items():
@@ -492,13 +499,16 @@ def controller_figure(
     h2, l2 = ax_f.get_legend_handles_labels()
     ax_p.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower right")
     n = sum(len(f) for f in frames.values())
-    fig.suptitle(_with_label(title or f"Controller dashboard ({n} children)", label))
+    fig.suptitle(_with_label(title or f"Controller dashboard ({n} children)", label, fig))
     return fig
 
 
-def _with_label(title: str, label: str) -> str:
-    """A figure title with the run's provenance (scale, data) underneath."""
-    return f"{title}\n{label}" if label else title
+def _with_label(title: str, label: str, fig: Figure | None = None) -> str:
+    """A figure title with the run's provenance (scale, data) underneath, wrapped to the figure's width."""
+    if not label:
+        return title
+    width = int(fig.get_figwidth() * 10) if fig is not None else 100
+    return "\n".join([title, *textwrap.wrap(label, width)])
 
 
 def _stacked(ax, counts: pd.DataFrame, title: str, what: str, palette: str) -> None:
@@ -534,18 +544,20 @@ def dashboard(
     constraints: Iterable[Any] | None = None,
     y: str = "performance",
     label: str = "",
+    score: str | None = None,
 ) -> dict[str, Figure]:
     """{"controller": ..., "pareto": ...} figures of a search log (constraints default to its config.json).
 
-    label (e.g. Provenance.label(): scale and data) goes under every figure's title.
+    label (e.g. Provenance.label(): scale and data) goes under every figure's title; score (e.g.
+    Provenance.score: "proxy score") names the children's performance on the axes.
     """
     cons = list(constraints) if constraints is not None else constraints_of(log)
     logs: dict[str, Any] = dict(_frames(log))
     if random_log is not None:
         logs.update(_frames({"random": random_log}))
     return {
-        "controller": controller_figure(log, random_log=random_log, label=label),
-        "pareto": pareto_figure(logs, cons, y=y, label=label),
+        "controller": controller_figure(log, random_log=random_log, label=label, score=score),
+        "pareto": pareto_figure(logs, cons, y=y, label=label, score=score),
     }
 
 
@@ -598,6 +610,7 @@ class LiveDashboard:
         display: bool | None = None,
         dpi: int = 80,
         label: str = "",
+        score: str | None = None,
     ) -> None:
         self.log_dir = Path(log_dir)
         self.random_log = random_log
@@ -608,6 +621,7 @@ class LiveDashboard:
             raise ValueError(f"unknown dashboard figures {sorted(unknown)}; choose controller and/or pareto")
         self.min_interval = min_interval
         self.label = label
+        self.score = score
         self.dpi = dpi
         self.figures: dict[str, Figure] = {}
         self.handles: dict[str, Any] = {}
@@ -634,12 +648,14 @@ class LiveDashboard:
                 fig = self.figures[kind] = Figure(figsize=size, layout="constrained")
             fig.clear()
             if kind == "controller":
-                controller_figure(df, self.log_dir, random_log=self.random_log, fig=fig, label=self.label)
+                controller_figure(
+                    df, self.log_dir, random_log=self.random_log, fig=fig, label=self.label, score=self.score
+                )
             else:
                 logs = dict(_frames(df))
                 if self.random_log is not None:
                     logs.update(_frames({"random": self.random_log}))
-                pareto_figure(logs, cons, fig=fig, label=self.label)
+                pareto_figure(logs, cons, fig=fig, label=self.label, score=self.score)
 
     def update(self, force: bool = False) -> dict[str, Figure]:
         """Re-read the log and redraw every figure in place (throttled unless force); returns the figures."""

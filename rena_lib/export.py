@@ -28,8 +28,10 @@ import io
 import json
 import logging
 import os
+import sys
+import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,6 +102,31 @@ def tflite_ready(model: keras.Model) -> keras.Model:
     return out
 
 
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what TensorFlow Lite's C++ code writes to file descriptor 2 inside the block ("Created
+    TensorFlow Lite XNNPACK delegate for CPU", the converter's "fully_quantize: 0, ..." summary): those
+    lines bypass Python's logging. If the block raises, the captured text is written to stderr after all."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 (an embedded interpreter): nothing to silence
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def to_tflite(
     model: keras.Model,
     quantization: str = "float",
@@ -134,7 +161,7 @@ def to_tflite(
     level = tf_log.level
     tf_log.setLevel(logging.WARNING)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), quiet_native_stderr():
             warnings.filterwarnings(
                 "ignore", message="Statistics for quantized inputs"
             )  # float I/O: expected
@@ -153,13 +180,14 @@ def interpreter(content: bytes | str | os.PathLike, *, num_threads: int = 1, bat
         import tensorflow as tf
 
         Interpreter = tf.lite.Interpreter
-    interp = Interpreter(model_content=bytes(content), num_threads=num_threads)
-    if batch_size is not None:
-        for d in interp.get_input_details():
-            shape = list(d["shape"])
-            if shape and shape[0] != batch_size:
-                interp.resize_tensor_input(d["index"], [batch_size, *shape[1:]])
-    interp.allocate_tensors()
+    with quiet_native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        interp = Interpreter(model_content=bytes(content), num_threads=num_threads)
+        if batch_size is not None:
+            for d in interp.get_input_details():
+                shape = list(d["shape"])
+                if shape and shape[0] != batch_size:
+                    interp.resize_tensor_input(d["index"], [batch_size, *shape[1:]])
+        interp.allocate_tensors()
     return interp
 
 

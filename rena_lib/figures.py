@@ -1,7 +1,17 @@
 """The paper's figures drawn from saved results (DataFrames / CSV files), shared by the notebooks and the
-report notebook, so every figure can be regenerated without re-running a search."""
+report notebook, so every figure can be regenerated without re-running a search.
+
+Notebooks hand every figure to :func:`show`, which saves it (figures/, see rena_lib.provenance) and
+displays the saved PNG inline in the same call: the Makefile exports ``MPLBACKEND=Agg``, under which
+``plt.show()`` shows nothing, so a figure that is only saved would never appear in the notebook.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,40 +20,119 @@ import seaborn as sns
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-__all__ = ["fig4a", "fig4b", "intensity_scatter", "penalty_curves", "save"]
+__all__ = [
+    "PAPER_FIRST_FEASIBLE",
+    "fig4a",
+    "fig4b",
+    "intensity_scatter",
+    "penalty_curves",
+    "policy_decisions",
+    "save",
+    "show",
+]
+
+#: Fig. 4b / section 5.2.2: RENA's children meet both constraints after about this many searched children
+PAPER_FIRST_FEASIBLE = 120
 
 
-def save(fig: Figure, path) -> None:
+def save(fig: Figure, path: str | os.PathLike) -> None:
     """Write a figure as PNG (120 dpi, tight)."""
     fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
-def fig4a(curves: pd.DataFrame, label: str) -> Figure:
-    """Best accuracy so far vs searched children, one line per search (columns: searched children,
-    performance, search)."""
+def show(fig: Figure, path: str | os.PathLike) -> None:
+    """Save a figure as PNG (see save) and display that PNG inline when running under IPython, then close it.
+
+    The displayed output carries {"rena_figure": <file name>} in its metadata, so a test can check that
+    every figure a notebook saves is also shown in it. Outside IPython the figure is only saved.
+    """
+    path = Path(path)
+    save(fig, path)
+    plt.close(fig)  # no second copy from an inline backend
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:  # pragma: no cover - IPython comes with the notebook extras
+        return
+    if get_ipython() is not None:
+        display(Image(data=path.read_bytes(), format="png"), metadata={"rena_figure": path.name})
+
+
+def fig4a(curves: pd.DataFrame, label: str, score: str = "proxy score") -> Figure:
+    """Best score so far vs searched children, one line per search (columns: searched children,
+    performance, search); score names what the performance numbers are (Provenance.score)."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     sns.lineplot(
         data=curves, x="searched children", y="performance", hue="search", drawstyle="steps-post", ax=ax
     )
-    ax.set(ylabel="best validation accuracy so far")
+    ax.set(ylabel=f"best {score} so far")
     ax.set_title(f"Fig. 4a: CIFAR-10 - {label}", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def fig4b(curves: pd.DataFrame, label: str, window: int) -> Figure:
+def fig4b(
+    curves: pd.DataFrame, label: str, window: int, paper_first_feasible: int | None = PAPER_FIRST_FEASIBLE
+) -> Figure:
     """Reward (rolling mean) and feasible children vs searched children, RENA vs random, over seeds
-    (columns: searched children, reward, children meeting both constraints, proposer, seed)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    sns.lineplot(data=curves, x="searched children", y="reward", hue="proposer", ax=axes[0])
+    (columns: searched children, reward, children meeting both constraints, proposer, seed).
+
+    Lines are the mean over seeds, bands the range (min to max) over seeds; a dotted vertical line marks
+    the paper's ~120 children to RENA's first feasible child (paper_first_feasible=None leaves it out).
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9))
+    band = ("pi", 100)  # the whole range over seeds: with 3 seeds a confidence interval means little
+    sns.lineplot(data=curves, x="searched children", y="reward", hue="proposer", errorbar=band, ax=axes[0])
     axes[0].set_ylabel(f"reward (mean of the last {window})")
     sns.lineplot(
-        data=curves, x="searched children", y="children meeting both constraints", hue="proposer", ax=axes[1]
-    )
+        data=curves, x="searched children", y="children meeting both constraints", hue="proposer",
+        errorbar=band, ax=axes[1],
+    )  # fmt: skip
+    if paper_first_feasible is not None:
+        ax = axes[1]
+        ax.axvline(paper_first_feasible, color="k", ls=":", lw=1)
+        ax.annotate(
+            f"paper: RENA feasible\nafter ~{paper_first_feasible} children", (paper_first_feasible, 1.0),
+            xycoords=("data", "axes fraction"), xytext=(4, -4), textcoords="offset points", va="top", fontsize=7,
+        )  # fmt: skip
     seeds = sorted(curves["seed"].unique().tolist())
     fig.suptitle(
-        f"Fig. 4b: KWS, size < 0.1M and intensity > 10 FLOPs/byte - {label}, seeds {seeds}", fontsize=9
+        f"Fig. 4b: KWS, size < 0.1M and intensity > 10 FLOPs/byte - {label}, seeds {seeds}\n"
+        "lines: mean over seeds; bands: min to max over seeds",
+        fontsize=9,
     )
+    fig.tight_layout()
+    return fig
+
+
+def policy_decisions(
+    probs: Sequence[Sequence[float]],
+    decisions: Sequence[Mapping[str, Any]],
+    features: Mapping[str, Sequence[Any]],
+    title: str,
+    first: int = 6,
+) -> Figure:
+    """Bar charts of the policy's p.m.f. for the first decisions of a proposal, the sampled option in red.
+
+    probs[i] are the probabilities of decision i's options, decisions[i] its record (kind, head, choice,
+    layer); features maps a head to its allowed values, used as tick labels when they match the options.
+    """
+    show_ = list(range(min(first, len(probs))))
+    if not show_:
+        raise ValueError("no decisions to draw")
+    fig, axes = plt.subplots(1, len(show_), figsize=(2.2 * len(show_), 2.6), sharey=True, squeeze=False)
+    for ax, i in zip(axes[0], show_, strict=True):
+        d = decisions[i]
+        p = list(probs[i])
+        ax.bar(range(len(p)), p, color=["C3" if j == d["choice"] else "C0" for j in range(len(p))])
+        where = f" (layer {d['layer']})" if d.get("layer") else ""
+        ax.set_title(f"{d['kind']}: {d['head']}{where}", fontsize=8)
+        values = features.get(d["head"], ())
+        if len(values) == len(p):
+            ax.set_xticks(range(len(values)), [str(v) for v in values], fontsize=7)
+        ax.set_xlabel("value")
+    axes[0][0].set_ylabel("probability")
+    fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     return fig
 

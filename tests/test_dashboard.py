@@ -271,3 +271,23 @@ def test_live_dashboard_run_redraws_while_a_blocking_call_writes_the_log(logs, t
 
     with pytest.raises(RuntimeError, match="search failed"):
         live.run(boom, interval=0.01)
+
+
+def test_figures_name_the_score_and_wrap_long_labels(logs):
+    rena, random = logs
+    label = "scale: smoke, data: shared development subset (RENA_DATA_DIR), evaluator: " + "x" * 80
+    figs = dashboard.dashboard(rena, random_log=random, label=label, score="proxy score")
+    pareto = figs["pareto"]
+    assert next(ax.get_ylabel() for ax in pareto.axes if ax.get_ylabel()) == "proxy score"
+    assert pareto._suptitle.get_text().startswith("Proxy score vs resources")
+    titles = [ax.get_title() for ax in figs["controller"].axes]
+    assert "Best feasible proxy score and feasible children" in titles
+    # a long provenance label is wrapped to the figure's width, not clipped at its edges
+    lat = dashboard.latency_figure(
+        pd.DataFrame({"flops": [1.0, 2, 3], "intensity": [3.0, 2, 1], "latency_ms": [1.0, 2, 3]}), label=label
+    )
+    lines = lat._suptitle.get_text().split("\n")
+    assert len(lines) >= 3 and max(len(line) for line in lines[1:]) <= lat.get_figwidth() * 10
+    assert " ".join(lines[1:]) == label
+    # without a score the wording is the old one
+    assert dashboard.pareto_figure(rena).axes[0].get_ylabel() == "validation accuracy"

@@ -194,3 +194,32 @@ def test_history_and_dashboard_on_a_real_proxy_search(tmp_path):
     assert dashboard.constraints_of(log) == [("params", "<", 100000.0), ("intensity", ">", 10.0)]
     figs = dashboard.dashboard(log)
     assert "constraint:intensity" in [a.get_gid() for ax in figs["pareto"].axes for a in ax.get_lines()]
+
+
+def test_quiet_native_stderr_silences_file_descriptor_2_and_replays_on_error(capfd):
+    import os
+
+    with export.quiet_native_stderr():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+    assert "XNNPACK" not in capfd.readouterr().err
+    with pytest.raises(RuntimeError, match="boom"), export.quiet_native_stderr():
+        os.write(2, b"converter said why\n")
+        raise RuntimeError("boom")
+    assert "converter said why" in capfd.readouterr().err
+    os.write(2, b"after\n")  # file descriptor 2 is restored
+    assert capfd.readouterr().err == "after\n"
+
+
+def test_an_interpreter_is_created_without_native_noise():
+    # a fresh process: TFLite prints its XNNPACK line once per process, so this test's must be the first
+    import subprocess
+    import sys
+
+    code = (
+        "from rena_lib import export; from rena_lib.arch import build, from_paper_notation; "
+        "m = build(from_paper_notation('FC (1,12)', 'kws')); "
+        "i = export.interpreter(export.to_tflite(m), batch_size=1); i.invoke(); print('invoked')"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "invoked", run.stderr
+    assert "XNNPACK" not in run.stderr and "fully_quantize" not in run.stderr, run.stderr
