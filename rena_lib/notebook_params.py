@@ -118,7 +118,7 @@ def _rules() -> dict[str, Rule]:
     from rena_lib.metrics import CONVENTIONS
 
     return {
-        "scale": choice("smoke", "paper"),
+        "scale": choice("smoke", "cpu", "paper"),
         "evaluator": choice(*EVALUATORS),
         "search_evaluator": choice("proxy", "kws"),
         "executor": choice("local", "ray"),

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class Provenance:
-    """Scale ("smoke" or "paper"), the data source and the machine of one run."""
+    """Scale ("smoke", "cpu" or "paper"), the data source and the machine of one run."""
 
     scale: str
     data: str
@@ -98,8 +98,8 @@ def run_provenance(
     evaluator behind the children's performance numbers: Provenance.score = score_label(scored_by, scale,
     data).
     """
-    if scale not in ("smoke", "paper"):
-        raise ValueError(f"scale must be 'smoke' or 'paper', got {scale!r}")
+    if scale not in ("smoke", "cpu", "paper"):
+        raise ValueError(f"scale must be 'smoke', 'cpu' or 'paper', got {scale!r}")
     cpus = os.cpu_count() or 0
     machine = f"{platform.machine()} {cpus} CPU cores"
     try:
