@@ -29,6 +29,7 @@ __all__ = [
     "policy_decisions",
     "save",
     "show",
+    "training_curve",
 ]
 
 #: Fig. 4b / section 5.2.2: RENA's children meet both constraints after about this many searched children
@@ -184,3 +185,18 @@ def penalty_curves(label: str, ps=(0.5, 0.7, 0.9, 0.99)) -> Figure:
         ax.axvline(1.0, color="grey", lw=0.8, ls="--")
     g.figure.suptitle(f"Eq. 3 soft penalty ({label})", y=1.04, fontsize=9)
     return g.figure
+
+
+def training_curve(history: dict[str, list[float]], title: str, label: str) -> Figure:
+    """Training loss and accuracy per epoch of one child (EvalResult.extras["history"]), two panels."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.4))
+    epochs = range(1, len(history["loss"]) + 1)
+    ax1.plot(epochs, history["loss"], marker="o")
+    ax1.set(xlabel="epoch", ylabel="training loss (cross-entropy)")
+    ax2.plot(epochs, history["accuracy"], marker="o", color="C1")
+    ax2.axhline(1 / 12, color="grey", linestyle=":", label="chance (1/12)")
+    ax2.set(xlabel="epoch", ylabel="training accuracy", ylim=(0, 1))
+    ax2.legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"{title}\n{label}", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -15,7 +15,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["append_record", "done_keys", "read_records", "record_key", "summarize", "training_record"]
+__all__ = [
+    "TABLE2_DIR",
+    "append_record",
+    "done_keys",
+    "read_records",
+    "record_key",
+    "summarize",
+    "table2_trained",
+    "training_record",
+]
 
 REQUIRED = ("name", "notation", "spec", "budget", "seed", "val_accuracy", "wall_time")
 
@@ -122,3 +131,34 @@ def _stats(field: str, vals: list[float]) -> dict[str, Any]:
     mean = sum(vals) / len(vals)
     std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
     return {f"{field}_mean": mean, f"{field}_std": std, f"{field}_min": min(vals), f"{field}_max": max(vals)}
+
+
+#: where scripts/train_table2.py commits its cpu-budget trainings of Table 2
+TABLE2_DIR = Path(__file__).resolve().parent.parent / "results" / "cpu" / "table2"
+
+
+def table2_trained(directory: str | os.PathLike[str] = TABLE2_DIR) -> tuple[Any, dict[str, Any]]:
+    """(table, summary) of the committed Table 2 trainings: paper accuracy beside ours, per architecture."""
+    import pandas as pd
+
+    directory = Path(directory)
+    table_path, summary_path = directory / "table2.csv", directory / "summary.json"
+    if not table_path.exists() or not summary_path.exists():
+        raise FileNotFoundError(
+            f"no Table 2 trainings in {directory}: run scripts/train_table2.py (it writes table2.csv and summary.json)"
+        )
+    table = pd.read_csv(table_path)
+    cols = ["name", "notation", "params", "seeds", "paper_test_accuracy"]
+    cols += [
+        "val_accuracy_mean",
+        "val_accuracy_std",
+        "test_accuracy_mean",
+        "test_accuracy_std",
+        "mean_seconds",
+    ]
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"{table_path} lacks the columns {missing}: rewrite it with scripts/train_table2.py --report"
+        )
+    return table[cols], json.loads(summary_path.read_text())

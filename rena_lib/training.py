@@ -368,8 +368,9 @@ def _train_child(
             data.check_epochs(epochs)
     except ValueError as exc:
         raise SetupError(str(exc)) from exc
+    stream = {"epochs": epochs} if getattr(data, "continuous_epochs", False) else {}
     train_ds, n_train = data.train_dataset(
-        budget.batch_size, seed=budget.seed, augment=budget.augment, num_examples=n_use
+        budget.batch_size, seed=budget.seed, augment=budget.augment, num_examples=n_use, **stream
     )
     val_ds = data.eval_dataset("validation", 512, max_examples=budget.max_eval_examples)
     test_ds = data.eval_dataset("test", 512, max_examples=budget.max_eval_examples) if with_test else None
@@ -403,9 +404,11 @@ def _train_child(
             )
             timings["compile_s"] = time.perf_counter() - t
             timer = _epoch_timer(budget.max_seconds)
+            continuous = getattr(data, "continuous_epochs", False) and not hasattr(train_ds, "__getitem__")
             history = model.fit(
                 train_ds,
                 epochs=epochs,
+                steps_per_epoch=steps_per_epoch if continuous else None,
                 shuffle=False,  # the dataset shuffles itself, seeded
                 verbose=verbose,
                 callbacks=[keras.callbacks.TerminateOnNaN(), timer],

@@ -104,24 +104,39 @@ def _tiny_bank(epochs=2, n=40, reuse=False) -> FeatureBank:
     )
 
 
-def test_bank_batches_read_one_bank_epoch_per_fit_epoch_in_a_seeded_order():
-    bank = _tiny_bank()
-    batches, n = bank.train_dataset(16, seed=3)
-    assert (n, len(batches)) == (40, 3)
+def _rows_of(bank: FeatureBank, bank_epoch: int) -> set[bytes]:
+    return {bank.train[bank_epoch, i].astype(np.float32).tobytes() for i in range(len(bank.train_labels))}
 
-    def rows_of(bank_epoch: int) -> set[bytes]:
-        return {bank.train[bank_epoch, i].astype(np.float32).tobytes() for i in range(40)}
+
+def test_bank_batches_read_one_bank_epoch_per_fit_epoch_in_a_seeded_order():
+    from rena_lib.data.feature_bank import bank_batches
+
+    bank = _tiny_bank()
+    batches = bank_batches(bank, 16, seed=3)  # the PyDataset that feeds JAX / torch
+    assert (batches.num_examples, len(batches)) == (40, 3)
 
     def rows_read() -> set[bytes]:
         return {x[..., 0].tobytes() for i in range(len(batches)) for x in batches[i][0]}
 
-    assert rows_read() == rows_of(0)  # fit epoch 0 reads all of bank epoch 0
+    assert rows_read() == _rows_of(bank, 0)  # fit epoch 0 reads all of bank epoch 0
     batches.on_epoch_end()
-    assert rows_read() == rows_of(1)  # and fit epoch 1 bank epoch 1
-    again, _ = bank.train_dataset(16, seed=3)
-    np.testing.assert_array_equal(again[0][0], batches.__class__(bank, 16, seed=3)[0][0])
-    sub, m = bank.train_dataset(16, seed=3, num_examples=20)
-    assert m == 20 and len(sub) == 2
+    assert rows_read() == _rows_of(bank, 1)  # and fit epoch 1 bank epoch 1
+    np.testing.assert_array_equal(bank_batches(bank, 16, seed=3)[0][0], bank_batches(bank, 16, seed=3)[0][0])
+    assert bank_batches(bank, 16, seed=3, rows=np.arange(20)).num_examples == 20
+
+
+def test_bank_stream_on_tensorflow_reads_bank_epoch_e_in_fit_epoch_e():
+    bank = _tiny_bank(epochs=2)
+    ds, n = bank.train_dataset(16, seed=3, epochs=2)  # the tf.data stream: 3 batches per epoch
+    batches = [x.numpy() for x, _ in ds]
+    assert n == 40 and len(batches) == 6
+    for e in (0, 1):
+        read = {x[..., 0].tobytes() for b in batches[3 * e : 3 * e + 3] for x in b}
+        assert read == _rows_of(bank, e)
+    labels = np.concatenate([y.numpy() for _, y in ds])
+    assert sorted(labels[:40]) == sorted(bank.train_labels)
+    sub, m = bank.train_dataset(16, seed=3, num_examples=20, epochs=1)
+    assert m == 20 and sum(int(x.shape[0]) for x, _ in sub) == 20
 
 
 def test_an_exhausted_bank_is_an_error_before_training_unless_reuse_is_asked_for():

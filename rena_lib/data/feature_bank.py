@@ -81,17 +81,73 @@ class FeatureBank:
             )
 
     def train_dataset(
-        self, batch_size: int, *, seed: int = 0, augment: bool = True, num_examples: int | None = None
+        self,
+        batch_size: int,
+        *,
+        seed: int = 0,
+        augment: bool = True,
+        num_examples: int | None = None,
+        epochs: int | None = None,
     ) -> tuple[Any, int]:
-        """Shuffled batches of the bank's epochs (epoch 0 only, every time, when augment=False); and its size."""
+        """Shuffled batches of the bank's epochs (epoch 0 only, every time, when augment=False); and its size.
+
+        On TensorFlow a tf.data stream of `epochs` epochs (default: the bank's), else a keras PyDataset.
+        """
         n = len(self.train_labels)
         if num_examples is not None and num_examples > n:
             raise ValueError(f"Budget asks for {num_examples} training examples; the bank holds {n}")
         rows = None
         if num_examples is not None and num_examples < n:
             rows = np.sort(np.random.default_rng(seed).permutation(n)[:num_examples])
+        if _keras_backend() == "tensorflow":
+            return self._tf_dataset(batch_size, seed=seed, rows=rows, augment=augment, epochs=epochs)
         batches = bank_batches(self, batch_size, seed=seed, rows=rows, augment=augment)
         return batches, batches.num_examples
+
+    #: train_dataset yields every epoch's batches in one stream (TensorFlow backend): pass steps_per_epoch
+    #: to fit, so that Keras keeps one iterator across epochs and fit epoch e reads bank epoch e
+    continuous_epochs = True
+
+    def _tf_dataset(
+        self, batch_size: int, *, seed: int, rows: np.ndarray | None, augment: bool, epochs: int | None = None
+    ) -> tuple[Any, int]:
+        """A tf.data stream of `epochs` (default: the bank's) epochs of batches gathered from the bank tensor."""
+        import tensorflow as tf
+
+        n_all = len(self.train_labels)
+        rows = np.arange(n_all) if rows is None else np.asarray(rows)
+        epochs = epochs or self.epochs
+        if augment and epochs > self.epochs:
+            self.check_epochs(epochs)
+        order = np.stack(
+            [
+                (e % self.epochs if augment else 0) * n_all
+                + rows[np.random.default_rng([seed, e]).permutation(len(rows))]
+                for e in range(max(epochs, 1))
+            ]
+        ).astype(np.int64)
+        flat, labels = self._tf_tensors()
+        per_epoch = tf.data.Dataset.from_tensor_slices(order)  # one element per epoch: its row order
+        ds = per_epoch.flat_map(lambda idx: tf.data.Dataset.from_tensor_slices(idx).batch(batch_size))
+        ds = ds.map(
+            lambda idx: (
+                tf.expand_dims(tf.cast(tf.gather(flat, idx), tf.float32), -1),
+                tf.gather(labels, idx % n_all),
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        return ds.prefetch(tf.data.AUTOTUNE), len(rows)
+
+    def _tf_tensors(self) -> tuple[Any, Any]:
+        """The bank as one [epochs x N, 49, 40] float16 tensor and the labels, built once per bank."""
+        import tensorflow as tf
+
+        cached = self.__dict__.get("_tf_cache")
+        if cached is None or cached[0] is not self.train:
+            flat = tf.constant(self.train.reshape(-1, *self.train.shape[2:]))
+            cached = (self.train, flat, tf.constant(self.train_labels))
+            self.__dict__["_tf_cache"] = cached
+        return cached[1], cached[2]
 
     def eval_dataset(self, split: str, batch_size: int, *, max_examples: int | None = None) -> list:
         """Batches (x [b, 49, 40, 1] float32, y) of 'validation' or 'test'."""
@@ -158,6 +214,15 @@ class FeatureBank:
     def nbytes(self) -> int:
         """Bytes of feature memory held."""
         return int(self.train.nbytes + sum(v.nbytes for v in self.eval_features.values()))
+
+
+def _keras_backend() -> str:
+    """Keras's backend, read without importing Keras when it is not loaded yet."""
+    import sys
+
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
 def _eval_split(split: str) -> str:
