@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from rena_lib.arch.schema import ACTIVATIONS, BRANCH_OPS, CIFAR_TYPES, KWS_TYPES, MODULE_TYPES
+from rena_lib.arch.schema import (
+    ACTIVATIONS,
+    BRANCH_OPS,
+    CIFAR_TYPES,
+    DEFAULT_MODULE_STACK,  # re-exported as spaces.DEFAULT_MODULE_STACK
+    KWS_TYPES,
+    MODULE_TYPES,
+)
 from rena_lib.arch.spec import Layer, Spec
 
 __all__ = ["BASELINES", "SPACE_NAMES", "SearchSpace", "baseline", "get"]
@@ -174,10 +181,6 @@ _CIFAR_MODULE = {
     },
     "type_features": MODULE_TYPES,
 }
-
-#: default stacking of the module (module search): stem conv, `stages` stages of `repeats` modules,
-#: a 2x2 max-pool between stages, branch channels x `stage_multiplier`**stage, then GAP + Dense(10).
-DEFAULT_MODULE_STACK = {"stem_channels": 32, "stages": 3, "repeats": 2, "stage_multiplier": 2}
 
 
 def get(name: str, max_layers: int | None = None, stack: dict[str, Any] | None = None) -> SearchSpace:

@@ -649,15 +649,19 @@ class KwsEvaluator(_ChildEvaluator):
             return _load_bank(self.bank) if isinstance(self.bank, str) else self.bank
         if self.augmentation == "online" or not self.budget.augment:
             return self.data
-        _, _, epochs = self.budget.plan(len(self.data.labels("train")))
+        self.data.noise  # noqa: B018 - a bad _background_noise_ file is named before anything is drawn
+        try:
+            _, _, epochs = self.budget.plan(len(self.data.labels("train")))
+        except ValueError as exc:  # the setup's fault, not a child's: stops a search
+            raise SetupError(str(exc)) from exc
         return self.data.feature_bank(self.bank_epochs or epochs)
 
     def prepare(self) -> KwsEvaluator:
         """Load the validation data and, if used, the background-noise bank now (fail fast on bad data)."""
-        super().prepare()
         # issue 18: a bad _background_noise_ file fails here, not every child
         if self.bank is None and (self.budget.augment or self.data.eval_noise):
             self.data.noise  # noqa: B018 - decodes every _background_noise_ file once
+        super().prepare()
         return self
 
     def optimizer(self, steps_per_epoch: int, total_steps: int | None = None) -> keras.optimizers.Optimizer:

@@ -17,7 +17,7 @@ def test_allowed_values_pass():
 @pytest.mark.parametrize(
     ("name", "value", "allowed"),
     [
-        ("scale", "smok", "one of ['smoke', 'paper']"),
+        ("scale", "smok", "one of ['smoke', 'cpu', 'paper']"),
         ("evaluator", "trian", "one of ['proxy', 'train']"),
         ("if_exists", "append", "one of ['error', 'overwrite', 'resume']"),
         ("executor", "dask", "one of ['local', 'ray']"),

@@ -274,3 +274,21 @@ def test_children_build_and_train_under_jax_without_importing_tensorflow(tmp_pat
     assert res["epochs"] == 2 and 0.0 <= res["acc"] <= 1.0
     assert res["tf"] is False, "TensorFlow was imported on the JAX path"
     assert res["folded_params"] == res["measured"]
+
+
+def test_a_budget_larger_than_the_data_stops_before_training(data_dir):
+    from rena_lib.data.speech_commands import RESPLIT_SALT
+    from rena_lib.evaluation import SetupError
+    from rena_lib.training import KwsEvaluator
+
+    ev = KwsEvaluator(
+        Budget("kws", epochs=1, batch_size=64, max_train_examples=10**6),
+        data_dir / "speech_commands",
+        split_salt=RESPLIT_SALT,
+    )
+    with pytest.raises(SetupError, match=r"Budget\.max_train_examples=1000000"):
+        ev(from_paper_notation("FC (1,12)", "kws"))
+    with pytest.raises(ValueError, match="augmentation="):
+        KwsEvaluator(augmentation="bnak")
+    with pytest.raises(ValueError, match="bank_epochs"):
+        KwsEvaluator(bank_epochs=0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import rena_lib.arch.spec as spec_module
 from rena_lib.arch.spec import TASKS, Layer, Spec
 
 __all__ = ["from_paper_notation", "to_paper_notation"]
@@ -75,7 +76,7 @@ def _value(text: str) -> Any:
 def from_paper_notation(text: str, task: str, granularity: str = "layer", stack: dict | None = None) -> Spec:
     """Parse the paper's notation (e.g. ``"GRU (2,64,1) FC (1,32)"``) into a validated spec of the task."""
     from rena_lib.arch.graph import validate
-    from rena_lib.spaces import DEFAULT_MODULE_STACK
+    from rena_lib.arch.schema import DEFAULT_MODULE_STACK
 
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {tuple(TASKS)}")
@@ -176,3 +177,6 @@ def to_paper_notation(spec: Spec) -> str:
             text += f"@{f['src1']}"
         parts.append(text)
     return " ".join(parts)
+
+
+spec_module._FORMATTER = to_paper_notation  # str(spec) prints the paper's notation

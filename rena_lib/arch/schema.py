@@ -3,7 +3,11 @@ search spaces (Tables 3-5) share."""
 
 from __future__ import annotations
 
-__all__ = ["ACTIVATIONS", "BRANCH_OPS", "CIFAR_TYPES", "KWS_TYPES", "MODULE_TYPES"]
+__all__ = ["ACTIVATIONS", "BRANCH_OPS", "CIFAR_TYPES", "DEFAULT_MODULE_STACK", "KWS_TYPES", "MODULE_TYPES"]
+
+#: default stacking of the module (module search): stem conv, `stages` stages of `repeats` modules,
+#: a 2x2 max-pool between stages, branch channels x `stage_multiplier`**stage, then GAP + Dense(10).
+DEFAULT_MODULE_STACK = {"stem_channels": 32, "stages": 3, "repeats": 2, "stage_multiplier": 2}
 
 ACTIVATIONS = ("relu", "crelu", "elu", "selu", "swish")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +115,9 @@ class Spec:
         return len(self.layers)
 
     def __str__(self) -> str:
-        from rena_lib.arch.notation import to_paper_notation
+        # the paper's notation, when rena_lib.arch.notation (which imports this module) has registered it
+        return _FORMATTER(self) if _FORMATTER is not None else repr(self)
 
-        return to_paper_notation(self)
+
+#: Spec -> text, set by rena_lib.arch.notation (to_paper_notation): arch.spec stays below arch.notation
+_FORMATTER: Callable[[Spec], str] | None = None
