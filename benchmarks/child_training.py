@@ -1,6 +1,6 @@
 """Seconds per child at the smoke budget, and resident memory over many consecutive children.
 
-    RENA_DATA_DIR=../shared/data python benchmarks/child_training.py
+    RENA_DATA_DIR=/path/to/data python benchmarks/child_training.py
     python benchmarks/child_training.py --repeats 1 --children 10 --out /tmp/child.json
 
 For each task (cifar10, kws) and a few representative specs: the median wall time of one child at
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--split-salt",
         default="rena",
-        help="Speech Commands split salt: 'rena' for the subset in ../shared/data, '' for the full dataset",
+        help="Speech Commands split salt: 'rena' for the development subset, '' for the full dataset",
     )
     args = ap.parse_args(argv)
 

@@ -1,7 +1,7 @@
 """Is the machinery fast? Policy overhead, child throughput and its timing split, memory over 100 children.
 
-    RENA_DATA_DIR=../shared/data python benchmarks/machinery.py          # writes benchmarks/results/machinery.json
-    RENA_DATA_DIR=../shared/data python benchmarks/machinery.py --children 20 --cifar-children 2 --out /tmp/m.json
+    RENA_DATA_DIR=/path/to/data python benchmarks/machinery.py          # writes benchmarks/results/machinery.json
+    RENA_DATA_DIR=/path/to/data python benchmarks/machinery.py --children 20 --cifar-children 2 --out /tmp/m.json
 
 All in one process, so the ratios are side by side (the JSON is rewritten after each part):
 

@@ -4,7 +4,7 @@
     python benchmarks/ray_throughput.py --children 4 --out /tmp/ray.json
 
 Every mode trains the same children (the kws_layer baseline and seeded samples of the kws_layer space) with
-rena_lib.training.KwsEvaluator at Budget.smoke("kws") on $RENA_DATA_DIR (default ../shared/data). Each mode
+rena_lib.training.KwsEvaluator at Budget.smoke("kws") on $RENA_DATA_DIR. Each mode
 runs in its own fresh Python process, so each pays its own TensorFlow import and data loading, as a
 notebook would:
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--data-dir",
         default=os.environ.get("RENA_DATA_DIR") or str(ROOT.parent / "shared" / "data"),
-        help="folder with speech_commands/ (default $RENA_DATA_DIR or ../shared/data)",
+        help="folder with speech_commands/ (default: $RENA_DATA_DIR)",
     )
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--mode", choices=("warm", *MODES), help=argparse.SUPPRESS)

@@ -4,7 +4,7 @@
     python benchmarks/reference_table.py --convention per_layer --batch-size 1 --out /tmp/table.csv
 
 Prints the table and Spearman's rho between our intensities and the paper's: over all 15 rows, over the
-14 of ../shared/reference/paper-tables.md (without Table 2's joint-constraint row) and over Table 2 alone.
+14 of the paper-tables reference notes (without Table 2's joint-constraint row) and over Table 2 alone.
 """
 
 from __future__ import annotations

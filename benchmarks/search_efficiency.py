@@ -1,7 +1,7 @@
 """Fig. 4b on real data: RENA vs random search on KWS under params < 100000 and intensity > 10.
 
-    RENA_DATA_DIR=../shared/data python benchmarks/search_efficiency.py            # run / resume, report
-    RENA_DATA_DIR=../shared/data python benchmarks/search_efficiency.py --report   # report from the logs
+    RENA_DATA_DIR=/path/to/data python benchmarks/search_efficiency.py            # run / resume, report
+    RENA_DATA_DIR=/path/to/data python benchmarks/search_efficiency.py --report   # report from the logs
 
 KWS layer space, the paper's FC (1,12) baseline, the joint constraint of Fig. 4b, every child trained
 for real on the Speech Commands subset in RENA_DATA_DIR (re-split with RESPLIT_SALT: the subset holds

@@ -2,7 +2,7 @@
 
 Table 2 (keyword spotting): 12 rows in the paper's notation, measured from specs (analytic, no
 TensorFlow). Table 1 (CIFAR-10): the three hand-designed baselines, too irregular for the spec format, as
-Keras builders following ../shared/reference/paper-tables.md (trainable params 1,019,722 / 15,324,406 /
+Keras builders following the conventions of the paper-tables reference notes (trainable params 1,019,722 / 15,324,406 /
 34,426,698). ``comparison_table()`` puts params, FLOPs per example, FLOPs x 256 in GFLOPs (the scale the
 paper's Table 2 "GFLOPs" column appears to use) and compute intensity beside the paper's numbers.
 

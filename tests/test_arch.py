@@ -17,7 +17,7 @@ from rena_lib.arch import (
     validate,
 )
 
-# Table 2 rows with the parameter counts of the conventions in ../shared/reference/paper-tables.md
+# Table 2 rows with the parameter counts of the conventions in the paper-tables reference notes
 TABLE2 = {
     "DS-Conv2d (1,4,4,1,1,1) GRU (1,64,1) GRU (1,128,1) Conv2d (1,12,16,2,4,4) Conv2d (1,4,16,4,4,4) "
     "Conv2d (1,64,16,4,4,4) FC (1,32)": (0.143e6, 142_345),

@@ -15,7 +15,7 @@ from rena_lib.reference import (
 )
 from rena_lib.reward import is_feasible
 
-# exact trainable parameter counts of the reconstructions in ../shared/reference/paper-tables.md
+# exact trainable parameter counts of the reconstructions in the paper-tables reference notes
 CIFAR_PARAMS = {
     "DenseNet (L=40, k=12)": 1_019_722,
     "DenseNet-BC (L=250, k=24)": 15_324_406,

@@ -64,6 +64,6 @@ def download_with_keras(fname: str, origin: str, *, file_hash: str | None = None
     except Exception as exc:
         raise DataDownloadError(
             f"could not download {origin} ({type(exc).__name__}: {exc}). Without internet access, set "
-            f"{ENV_VAR} to a local copy of the data (for example RENA_DATA_DIR=../shared/data) or pass "
+            f"{ENV_VAR} to a local copy of the data (for example RENA_DATA_DIR=/path/to/data) or pass "
             "data_dir=..."
         ) from exc
