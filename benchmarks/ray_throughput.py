@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="Ray CPUs, one child per CPU (default 2)")
     ap.add_argument(
         "--data-dir",
-        default=os.environ.get("RENA_DATA_DIR") or str(ROOT.parent / "shared" / "data"),
+        default=os.environ.get("RENA_DATA_DIR"),
         help="folder with speech_commands/ (default: $RENA_DATA_DIR)",
     )
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--specs", help=argparse.SUPPRESS)
     ap.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if not args.data_dir:
+        ap.error("set RENA_DATA_DIR or pass --data-dir (a folder with speech_commands/)")
 
     if args.mode:  # a child process: one mode, its result as the last line of stdout
         print(json.dumps(run_mode(args)))
