@@ -54,6 +54,7 @@ __all__ = [
     "BYTES_PER_VALUE",
     "PRECISIONS",
     "FlashBreakdown",
+    "NoInt8ExportError",
     "RamPeak",
     "check_precision",
     "flash_bytes",
@@ -134,10 +135,14 @@ def _where(op: Op) -> str:
     return f"layer {op.layer} ({op.kind}, op {op.name})" if op.layer else f"op {op.name} ({op.kind})"
 
 
+class NoInt8ExportError(ValueError):
+    """The spec has a layer that the int8 TFLite export cannot run in int8."""
+
+
 def _check_int8(op: Op) -> None:
     act = op.config.get("activation")
     if op.kind == "activation" and act not in _INT8_ACTIVATIONS:
-        raise ValueError(
+        raise NoInt8ExportError(
             f"{_where(op)}: activation {act!r} cannot be exported to int8: the converter keeps it in float "
             "(DEQUANTIZE, float kernel, QUANTIZE), so int8 RAM and flash are not defined for this spec"
         )
@@ -368,7 +373,7 @@ def tflite_flash(content: bytes) -> dict[str, int]:
             scales = [] if q is None or q.scale is None else list(q.scale)
             zps = [] if q is None or q.zeroPoint is None else list(q.zeroPoint)
             values = math.prod(int(d) for d in (t.shape if t.shape is not None else []))
-            if scales and values > 1:  # a quantised weight or bias tensor
+            if scales and (values > 1 or int(t.type) == 2):  # a quantised weight or (int32) bias tensor
                 data += _nbytes(t)
                 quant += 4 * len(scales) + 8 * len(zps)
             else:  # shape, axis, slice bounds, scalar constants (not weights)
@@ -384,3 +389,98 @@ def tflite_flash(content: bytes) -> dict[str, int]:
 def summary(peaks: Iterable[RamPeak]) -> list[dict[str, Any]]:
     """One row per peak: precision, bytes, op and kind (for tables)."""
     return [{"precision": p.precision, "peak_bytes": p.peak_bytes, "op": p.op, "kind": p.kind} for p in peaks]
+
+
+# --------------------------------------------------------------------------------------------------
+# the check: analytic numbers beside the exported model's
+# --------------------------------------------------------------------------------------------------
+def has_skip(spec: Spec) -> bool:
+    """True when a layer that reaches the output reads something other than the layer before it."""
+    from rena_lib.arch.graph import live_layers, reads
+
+    return any(reads(spec, spec.layers[i - 1]) != [i - 1] for i in live_layers(spec))
+
+
+def skip_specs(
+    n: int, seed: int = 0, *, space: str = "kws_layer", max_gru_layers: int = 4, relu_only: bool = True
+) -> list[Spec]:
+    """n random specs of a search space that have a skip connection (has_skip), sampled with a seed.
+
+    max_gru_layers caps the GRU layers of a spec (the unrolled export of each takes seconds to convert);
+    relu_only (CIFAR) keeps to the activation the analytic model fuses as the converter does.
+    """
+    import numpy as np
+
+    from rena_lib import spaces
+
+    sp = spaces.get(space)
+    rng = np.random.default_rng(seed)
+    out: list[Spec] = []
+    while len(out) < n:
+        spec = sp.sample(rng, n_layers=int(rng.integers(2, 7)))
+        if relu_only and space != "kws_layer":
+            spec = Spec(spec.task, [_relu(layer) for layer in spec.layers], spec.granularity, spec.stack)
+        grus = sum(layer.get("num_layers", 1) for layer in spec.layers if layer.type == "gru")
+        if has_skip(spec) and grus <= max_gru_layers:
+            out.append(spec)
+    return out
+
+
+def _relu(layer):
+    return layer.replace(activation="relu") if "activation" in layer.features else layer
+
+
+def randomize_weights(model: Any, seed: int = 0, scale: float = 0.1) -> Any:
+    """Set every weight of a Keras model to N(0, scale), batch-norm variances to 1 + |N(0, scale)|.
+
+    A trained model has non-zero biases; the converter drops all-zero dense biases, which would change
+    the flash count of an untrained one.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        value = rng.normal(scale=scale, size=tuple(w.shape))
+        if "variance" in w.path:  # a batch norm's moving variance must stay positive
+            value = 1.0 + np.abs(value)
+        w.assign(value.astype(np.float32))
+    return model
+
+
+def compare_with_export(spec: Spec, *, seed: int = 0, float32: bool = True, calibration: int = 8) -> dict:
+    """Export a spec (random weights) to int8 (and float) TFLite and put the analytic numbers beside it."""
+    import numpy as np
+
+    from rena_lib.arch.builder import build
+    from rena_lib.arch.notation import to_paper_notation
+    from rena_lib.export import to_tflite
+
+    graph = lower(spec)
+    model = randomize_weights(build(graph), seed)
+    rng = np.random.default_rng(seed)
+    sample = rng.normal(size=(calibration, *graph.input_shape)).astype(np.float32)
+    content = to_tflite(model, "int8", sample)
+    ram, ram_io = tflite_ram(content), tflite_ram(content, int8_io=False)
+    analytic = peak_ram(graph, "int8")
+    flash, stored = flash_bytes(graph), tflite_flash(content)
+    row = {
+        "notation": to_paper_notation(spec),
+        "task": spec.task,
+        "gru": any(o.kind == "gru" for o in graph.ops),
+        "ram_int8_analytic": analytic.peak_bytes,
+        "ram_int8_analytic_op": analytic.op,
+        "ram_int8_tflite": ram.peak_bytes,
+        "ram_int8_tflite_op": f"{ram.op}:{ram.kind}",
+        "ram_int8_tflite_float_io": ram_io.peak_bytes,
+        "shape_tensor_bytes": dict(ram.extra)["shape_bytes"],
+        "tflite_ops": dict(ram.extra)["num_ops"],
+        "flash_analytic": flash.total,
+        "flash_tflite_weights": stored["weight_bytes"] + stored["quant_bytes"],
+        "flash_tflite_other_consts": stored["other_const_bytes"],
+        "file_bytes": stored["file_bytes"],
+    }
+    if float32:
+        fram = tflite_ram(to_tflite(model, "float"))
+        row["ram_float32_analytic"] = peak_ram(graph, "float32").peak_bytes
+        row["ram_float32_tflite"] = fram.peak_bytes
+    return row

@@ -43,6 +43,10 @@ What is counted, per op (one op = one Keras layer; a SeparableConv2D is two ops,
   models at 2.4-5.1 FLOPs/byte, where the paper has them (2.5-6.4); per layer, four of those five measure
   14.6-21.8. The sixth, the bidirectional GRU (3,128,2), measures 7.35 per op (paper 21.83, per layer 22.2).
 * **intensity** = batch_size x flops / bytes_accessed (FLOPs per byte moved between slow and fast memory).
+* **ram_bytes_int8**, **ram_bytes_float32**, **flash_bytes**: a microcontroller's resources, from
+  :mod:`rena_lib.memory`: the peak of the activation buffers live at once in the op schedule (int8 or
+  float32 values, per example) and the int8 model's weights, biases and quantisation parameters (bytes).
+  None for a keras.Model, and int8 RAM and flash are None for a spec with no int8 export.
 
 Everything is per example except bytes_accessed, which is per batch.
 """
@@ -88,6 +92,9 @@ METRIC_NAMES = (
     "bytes_accessed",
     "intensity",
     "batch_size",
+    "ram_bytes_int8",
+    "ram_bytes_float32",
+    "flash_bytes",
 )
 
 Shape = tuple[int, ...]
@@ -290,6 +297,11 @@ class Metrics(Mapping):
     batch_size: int
     layers: tuple[OpCost, ...]
     convention: str = DEFAULT_CONVENTION
+    # microcontroller resources (rena_lib.memory): peak activation RAM per precision and int8 flash, for
+    # a Spec or Graph; None for a keras.Model (no schedule) and, int8, for a spec with no int8 export
+    ram_bytes_int8: int | None = None
+    ram_bytes_float32: int | None = None
+    flash_bytes: int | None = None
 
     @classmethod
     def from_ops(
@@ -359,10 +371,23 @@ def measure(x: Any, batch_size: int = DEFAULT_BATCH_SIZE, convention: str = DEFA
             for o in x.ops
             if o.name in live
         ]
-        return Metrics.from_ops(ops, batch_size, convention)
+        return dataclasses.replace(Metrics.from_ops(ops, batch_size, convention), **_memory(x))
     if _is_keras_model(x):
         return Metrics.from_ops(_keras_costs(x), batch_size, convention)
     raise ValueError(f"measure() takes a Spec, a Graph or a keras.Model, got {type(x).__name__}")
+
+
+def _memory(graph: Graph) -> dict[str, int | None]:
+    """Peak RAM (int8, float32) and int8 flash of a graph; None where the spec has no int8 export."""
+    from rena_lib import memory
+
+    out: dict[str, int | None] = {"ram_bytes_float32": memory.peak_ram(graph, "float32").peak_bytes}
+    try:
+        out["ram_bytes_int8"] = memory.peak_ram(graph, "int8").peak_bytes
+        out["flash_bytes"] = memory.flash_bytes(graph).total
+    except memory.NoInt8ExportError:
+        out["ram_bytes_int8"] = out["flash_bytes"] = None
+    return out
 
 
 def _reaching_output(graph: Graph) -> set[str]:
