@@ -15,6 +15,8 @@ benchmarks/mcu_memory.py against the int8 model that :func:`rena_lib.export.to_t
 * **reshape and flatten are copies**: TFLite keeps them as RESHAPE ops with an output tensor of their
   own, and TFLM's reference RESHAPE kernel copies unless the planner happened to place both at the same
   address; so at a reshape its input and output are both live.
+* **a dilated convolution is four ops**: SPACE_TO_BATCH_ND, CONV_2D, BATCH_TO_SPACE_ND and the bias ADD
+  (see ``_atrous``), each with its own output tensor; its bias is stored twice (int32 and int8).
 * **dropout is the identity** at inference (the converter removes it): its output is its input's buffer.
 * **fused ops**: an activation folded into its producer (KWS convolutions and FC layers carry their
   ReLU) writes no tensor of its own; a batch norm or a ReLU that is the only reader of a convolution's
@@ -191,28 +193,66 @@ def peak_ram(x: Spec | Graph, precision: str = "int8") -> RamPeak:
             _check_int8(o)
     width = BYTES_PER_VALUE[precision]
     buf = _buffers(ops)
-    sched = [o for o in ops if o.kind != "input" and buf[o.name] == o.name]
-    index = {o.name: k for k, o in enumerate(sched)}
     size = {o.name: math.prod(o.out_shape) * width for o in ops if buf[o.name] == o.name}
-    first = {b: index.get(b, 0) for b in size}
+    steps: list[tuple[str, str, Op, list[str]]] = []  # (buffer written, kind, op, buffers read)
+    for o in ops:
+        if o.kind == "input" or buf[o.name] != o.name:
+            continue
+        reads = [buf[i] for i in o.inputs]
+        for suffix, kind, values in _atrous(o):
+            name = f"{o.name}:{suffix}" if suffix else o.name
+            size[name] = values * width
+            steps.append((name, kind, o, reads))
+            reads = [name]
+        if not _atrous(o):
+            steps.append((o.name, o.kind, o, reads))
+    first = {b: 0 for b in size}
+    first.update({name: k for k, (name, _, _, _) in enumerate(steps)})
     last = dict(first)
-    for k, o in enumerate(sched):
-        for i in o.inputs:
-            last[buf[i]] = max(last[buf[i]], k)
-    last[buf[ops[-1].name]] = len(sched) - 1
+    for k, (_, _, _, reads) in enumerate(steps):
+        for r in reads:
+            last[r] = max(last[r], k)
+    last[buf[ops[-1].name]] = len(steps) - 1
     rows, best = [], None
-    for k, o in enumerate(sched):
+    for k, (name, kind, o, _) in enumerate(steps):
         live = [b for b in size if first[b] <= k <= last[b]]
         total = sum(size[b] for b in live)
-        if o.kind == "gru":
+        if kind == "gru":
             total = _gru_peak(o, k, live, size, first, last, buf, width)
-        rows.append((o.name, o.kind, total))
+        rows.append((name, kind, total))
         if best is None or total > best[0]:
-            best = (total, o, tuple(live))
+            best = (total, (name, kind, o), tuple(live))
     if best is None:
         raise ValueError("the graph has no ops to schedule")
-    total, op, live = best
-    return RamPeak(precision, total, op.name, op.kind, op.layer, live, tuple(rows))
+    total, (name, kind, op), live = best
+    return RamPeak(precision, total, name, kind, op.layer, live, tuple(rows))
+
+
+def _atrous(o: Op) -> list[tuple[str, str, int]]:
+    """A dilated convolution as the export runs it: (suffix, kind, output values) of its four ops; [] if
+    the op is not one.
+
+    TensorFlow lowers a dilated 'same' convolution to SPACE_TO_BATCH_ND (the input padded by the dilated
+    kernel's reach, rounded up to a multiple of the rate), a 'valid' CONV_2D on the rate x rate
+    sub-grids, BATCH_TO_SPACE_ND (cropped back to the output) and an ADD of the bias; the converter keeps
+    all four.
+    """
+    rate = max(o.config.get("dilation", (1, 1))) if o.kind == "conv2d" else 1
+    if rate == 1:
+        return []
+    (t, f, cin), cout, kernel = o.in_shapes[0], o.out_shape[-1], o.config["kernel"]
+    padded, sub = [], []
+    for size, k in zip((t, f), kernel, strict=True):
+        full = size + (k - 1) * rate
+        full += (-full) % rate
+        padded.append(full)
+        sub.append(full // rate - k + 1)
+    return [
+        ("space_to_batch", "space_to_batch", padded[0] * padded[1] * cin),
+        ("conv", "conv2d", rate * rate * sub[0] * sub[1] * cout),
+        ("batch_to_space", "batch_to_space", math.prod(o.out_shape)),
+        ("", "add", math.prod(o.out_shape)),
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -238,6 +278,8 @@ def _weights(o: Op) -> tuple[int, int, int]:
     c, ins = o.config, o.in_shapes
     if o.kind == "conv2d":
         cin, cout = ins[0][-1] // c.get("groups", 1), c["filters"]
+        if _atrous(o):  # the bias is also an int8 tensor (per-tensor scale) of the separate ADD
+            return math.prod(c["kernel"]) * cin * cout + cout, cout, 2 * cout + 1
         return math.prod(c["kernel"]) * cin * cout, cout, 2 * cout
     if o.kind == "depthwise_conv2d":
         ch = o.out_shape[-1]
@@ -303,8 +345,31 @@ def _is_const(model, t) -> bool:
     return buf is not None and ((buf.data is not None and len(buf.data) > 0) or getattr(buf, "size", 0) > 0)
 
 
+def _allocated(content: bytes):
+    """A TFLite interpreter without delegates (XNNPACK rejects some models), allocated and invoked once."""
+    import numpy as np
+
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:  # the optional [tflite] extra is not installed
+        import tensorflow as tf
+
+        Interpreter, OpResolverType = tf.lite.Interpreter, tf.lite.experimental.OpResolverType
+    interp = Interpreter(
+        model_content=bytes(content),
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interp.allocate_tensors()
+    for d in interp.get_input_details():  # tensors after a runtime-shaped RESHAPE get their size on invoke
+        interp.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+    interp.invoke()
+    return interp
+
+
 def tflite_ram(content: bytes, *, int8_io: bool = True) -> RamPeak:
     """Peak activation RAM of a .tflite model's own tensors in its own operator order (lifetime analysis).
+
+    Tensors and operator order come from the flatbuffer, sizes from the interpreter's allocation.
 
     Every non-constant tensor lives from the op that writes it (graph inputs: the first op) to the last
     op that reads it (graph outputs: the last op). int8_io drops a leading QUANTIZE of a float input and a
@@ -315,6 +380,13 @@ def tflite_ram(content: bytes, *, int8_io: bool = True) -> RamPeak:
     sg = model.subgraphs[0]
     names = _op_names(fb, model)
     tensors = sg.tensors
+    # sizes as run for a batch of 1: the flatbuffer's static shapes say batch 1 even where an op multiplies
+    # it (SPACE_TO_BATCH_ND: rate x rate); the interpreter's tensors after one invoke do not
+    shapes = {d["index"]: tuple(int(v) for v in d["shape"]) for d in _allocated(content).get_tensor_details()}
+
+    def nbytes(t: int) -> int:
+        return math.prod(shapes[t]) * _TYPE_BYTES.get(int(tensors[t].type), 4)
+
     ops = [(names[op.opcodeIndex], [i for i in op.inputs if i >= 0], list(op.outputs)) for op in sg.operators]
     graph_in, graph_out = list(sg.inputs), list(sg.outputs)
     if int8_io:
@@ -341,8 +413,8 @@ def tflite_ram(content: bytes, *, int8_io: bool = True) -> RamPeak:
     rows, best, shape_peak = [], None, 0
     for k, (name, _, _) in enumerate(ops):
         live = [t for t in act if first[t] <= k <= last[t]]
-        total = sum(_nbytes(tensors[t]) for t in live)
-        shape_peak = max(shape_peak, sum(_nbytes(tensors[t]) for t in shape if first[t] <= k <= last[t]))
+        total = sum(nbytes(t) for t in live)
+        shape_peak = max(shape_peak, sum(nbytes(t) for t in shape if first[t] <= k <= last[t]))
         rows.append((f"{k}", name, total))
         if best is None or total > best[0]:
             best = (total, k, name, live)
@@ -402,7 +474,7 @@ def has_skip(spec: Spec) -> bool:
 
 
 def skip_specs(
-    n: int, seed: int = 0, *, space: str = "kws_layer", max_gru_layers: int = 4, relu_only: bool = True
+    n: int, seed: int = 0, *, space: str = "kws_layer", max_gru_layers: int = 2, relu_only: bool = True
 ) -> list[Spec]:
     """n random specs of a search space that have a skip connection (has_skip), sampled with a seed.
 
