@@ -78,6 +78,27 @@ def test_gru_exact():
     assert f.channels == 48 + 96 + 2 * 49 * 48 + 24 and f.total == 80_976
 
 
+def test_dilated_convolution_is_four_ops_exact():
+    # rate 2, kernel 4x4 on 49x40x1: SPACE_TO_BATCH_ND pads to 56x46 (the reach 3 x 2, rounded up to even),
+    # CONV_2D on the 2x2 sub-grids writes 4 x 25 x 20 x 12 = 24,000, BATCH_TO_SPACE_ND and ADD 49x40x12
+    spec = kws("Dilated-Conv2d (1,12,4,4,2)")
+    p = memory.peak_ram(spec, "int8")
+    assert [r[1] for r in p.schedule[:4]] == ["space_to_batch", "conv2d", "batch_to_space", "add"]
+    assert [r[2] for r in p.schedule] == [
+        1960 + 2576,
+        2576 + 24_000,
+        24_000 + 23_520,
+        2 * 23_520,
+        2 * 23_520,
+        23_532,
+    ]
+    assert p.peak_bytes == 47_520 and p.op == "L1_conv2d_1:batch_to_space"
+    # flash: the bias is stored twice, int32 (per-channel scales) and int8 for the ADD (one scale)
+    f = memory.flash_bytes(spec)
+    assert (f.weights, f.biases, f.channels) == (192 + 12 + 23_520 * 12, 12 + 12, 24 + 1 + 24)
+    assert f.total == 283_128
+
+
 def test_dropout_is_free_and_bypassed_layers_are_not_counted():
     with_dropout, without = (memory.peak_ram(kws(n), "int8") for n in ("FC (1,12,keep=0.8)", "FC (1,12)"))
     assert [r[2] for r in with_dropout.schedule] == [r[2] for r in without.schedule] == [3920, 1972, 24]
@@ -148,7 +169,9 @@ def _agrees(spec: Spec) -> dict:
 
 
 @pytest.mark.parametrize(
-    "spec", [kws(CHAIN), TABLE2[2].spec(), SKIP, CONCAT], ids=["chain", "ds-cnn", "skip", "concat"]
+    "spec",
+    [kws(CHAIN), TABLE2[2].spec(), SKIP, CONCAT, kws("FC (1,12) Dilated-Conv2d (2,12,20,1,5)")],
+    ids=["chain", "ds-cnn", "skip", "concat", "dilated-after-fc"],
 )
 def test_analytic_equals_the_exported_model(spec):
     row = _agrees(spec)
