@@ -20,7 +20,10 @@ benchmarks/mcu_memory.py against the int8 model that :func:`rena_lib.export.to_t
 * **dropout is the identity** at inference (the converter removes it): its output is its input's buffer.
 * **fused ops**: an activation folded into its producer (KWS convolutions and FC layers carry their
   ReLU) writes no tensor of its own; a batch norm or a ReLU that is the only reader of a convolution's
-  output is folded or fused into it by the converter, so it aliases that output.
+  output is folded or fused into it by the converter, so it aliases that output. Other activations are
+  one op each; the export runs swish and selu as several (LOGISTIC and MUL; six ops for selu), so CIFAR
+  specs with them are counted but not checked, and crelu and elu have no int8 kernel
+  (:class:`NoInt8ExportError`).
 * **the input and output are int8** (as an MCU model takes them); the exported file has float32 I/O
   with a QUANTIZE first and a DEQUANTIZE last, which :func:`tflite_ram` leaves out by default
   (``int8_io=False`` keeps them). The int32 shape tensors the converter adds for the dynamic batch
@@ -45,7 +48,6 @@ names and the per-tensor quantisation of every activation); benchmarks/mcu_memor
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -456,11 +458,6 @@ def tflite_flash(content: bytes) -> dict[str, int]:
         "quant_bytes": quant,
         "other_const_bytes": small,
     }
-
-
-def summary(peaks: Iterable[RamPeak]) -> list[dict[str, Any]]:
-    """One row per peak: precision, bytes, op and kind (for tables)."""
-    return [{"precision": p.precision, "peak_bytes": p.peak_bytes, "op": p.op, "kind": p.kind} for p in peaks]
 
 
 # --------------------------------------------------------------------------------------------------
