@@ -64,7 +64,8 @@ class Constraint:
     def __post_init__(self) -> None:
         if isinstance(self.metric, str) and self.metric.startswith("ram") and self.metric not in METRICS:
             names = " or ".join(f"'ram_bytes_{p}'" for p in RAM_PRECISIONS)
-            precision = self.metric.removeprefix("ram_bytes").removeprefix("_") or "none given"
+            prefix = "ram_bytes_"
+            precision = self.metric[len(prefix) :] if self.metric.startswith(prefix) else "none given"
             raise ValueError(
                 f"constraint on {self.metric!r}: peak RAM needs an activation precision (float32 or int8), "
                 f"got {precision!r}; name {names}"
@@ -126,8 +127,8 @@ def _value(metrics: Mapping[str, Any], c: Constraint) -> float:
     value = metrics[c.metric]
     if value is None:
         raise ValueError(
-            f"constraint {c}: {c.metric} is not defined for this network (a keras.Model has no op schedule; "
-            "int8 RAM and flash need a spec with an int8 export): see rena_lib.memory"
+            f"constraint {c}: {c.metric} is not defined for this network (int8 RAM and flash need an int8 "
+            "export; a nested or Sequential keras.Model has no op schedule): see rena_lib.memory"
         )
     return float(value)
 
