@@ -41,26 +41,26 @@ def _stats(rows: list[dict], a: str, b: str) -> dict:
 
 
 def summarise(rows: list[dict]) -> dict:
-    """Agreement counts per group (recurrent or not): RAM int8/float32, flash weights, file overhead."""
+    """Agreement counts per group (with a GRU or not, KWS, CIFAR): RAM int8/float32, flash, file overhead."""
     out = {}
     for name, group in {
         "no_gru": [r for r in rows if not r["gru"]],
         "gru": [r for r in rows if r["gru"]],
         "kws_no_gru": [r for r in rows if not r["gru"] and r["task"] == "kws"],
+        "cifar": [r for r in rows if r["task"] == "cifar10"],
     }.items():
         if not group:
             continue
-        kws = [r for r in group if r["task"] == "kws"]
+        overhead = [r["file_bytes"] - r["flash_analytic"] for r in group]
         out[name] = {
             "ram_int8": _stats(group, "ram_int8_analytic", "ram_int8_tflite"),
             "ram_float32": _stats(group, "ram_float32_analytic", "ram_float32_tflite"),
-            "flash_weights_kws": _stats(kws, "flash_analytic", "flash_tflite_weights"),
-            "file_overhead_bytes_kws": {
-                "min": min((r["file_bytes"] - r["flash_analytic"] for r in kws), default=None),
-                "max": max((r["file_bytes"] - r["flash_analytic"] for r in kws), default=None),
+            "flash_weights": _stats(group, "flash_analytic", "flash_tflite_weights"),
+            "file_overhead_bytes": {
+                "min": min(overhead),
+                "max": max(overhead),
                 "per_tflite_op_max": max(
-                    (round((r["file_bytes"] - r["flash_analytic"]) / r["tflite_ops"], 1) for r in kws),
-                    default=None,
+                    round(o / r["tflite_ops"], 1) for o, r in zip(overhead, group, strict=True)
                 ),
             },
         }

@@ -39,7 +39,8 @@ benchmarks/mcu_memory.py against the int8 model that :func:`rena_lib.export.to_t
 
 Flash (``flash_bytes``): what the int8 export stores per weight tensor: int8 weights, an int32 bias per
 output channel, and for both a float32 scale and an int64 zero point per output channel (per-channel
-quantisation, TFLite's schema). An unrolled GRU stores its recurrent kernel twice and a bias for each of
+quantisation, TFLite's schema). An unrolled GRU stores its recurrent kernel twice (once for a single
+step) and a bias for each of
 its two fully connected ops at every time step (2 x steps x 3u int32 values per direction): a GRU's
 flash grows with the sequence length. The file adds the flatbuffer's own structure (op codes, tensor shapes,
 names and the per-tensor quantisation of every activation); benchmarks/mcu_memory.py reports it.
@@ -290,13 +291,15 @@ def _weights(o: Op) -> tuple[int, int, int]:
         return ins[0][-1] * c["units"], c["units"], 2 * c["units"]
     if o.kind == "gru":
         # the unrolled export, per direction: the input kernel (3u x n) once, the recurrent kernel (3u x u)
-        # twice (the first step's hoisted product has its own copy), and a 3u bias for each of the two
-        # fully connected ops of every step (each step's input has its own scale, so its bias does too)
+        # twice when there is more than one step (the first step's product of the zero state has its own
+        # copy), and a 3u bias for each of the two fully connected ops of every step (each step's input
+        # has its own scale, so its bias does too)
         steps, n = ins[0]
         u, dirs = c["units"], 2 if c.get("bidirectional") else 1
-        weights = 3 * u * n + 2 * 3 * u * u
+        recurrent = 2 if steps > 1 else 1
+        weights = 3 * u * n + recurrent * 3 * u * u
         biases = 2 * steps * 3 * u
-        return dirs * weights, dirs * biases, dirs * (3 * u + 2 * 3 * u + biases)
+        return dirs * weights, dirs * biases, dirs * (3 * u + recurrent * 3 * u + biases)
     return 0, 0, 0
 
 
