@@ -61,6 +61,9 @@ _LABELS = {
     "size_bytes": "model size (bytes)",
     "bytes_accessed": "bytes accessed",
     "latency_ms": "TFLite latency, batch 1 (ms)",
+    "ram_bytes_int8": "peak RAM, int8 activations (bytes)",
+    "ram_bytes_float32": "peak RAM, float32 activations (bytes)",
+    "flash_bytes": "flash, int8 weights (bytes)",
     "performance": "validation accuracy",
     "test_accuracy": "test accuracy",
 }

@@ -43,6 +43,11 @@ What is counted, per op (one op = one Keras layer; a SeparableConv2D is two ops,
   models at 2.4-5.1 FLOPs/byte, where the paper has them (2.5-6.4); per layer, four of those five measure
   14.6-21.8. The sixth, the bidirectional GRU (3,128,2), measures 7.35 per op (paper 21.83, per layer 22.2).
 * **intensity** = batch_size x flops / bytes_accessed (FLOPs per byte moved between slow and fast memory).
+* **ram_bytes_int8**, **ram_bytes_float32**, **flash_bytes**: a microcontroller's resources, from
+  :mod:`rena_lib.memory`: the peak of the activation buffers live at once in the op schedule (int8 or
+  float32 values, per example) and the int8 model's weights, biases and quantisation parameters (bytes).
+  A keras.Model is scheduled in its layer order (None for a nested or Sequential one); int8 RAM and
+  flash are None where the network has no int8 export.
 
 Everything is per example except bytes_accessed, which is per batch.
 """
@@ -88,6 +93,9 @@ METRIC_NAMES = (
     "bytes_accessed",
     "intensity",
     "batch_size",
+    "ram_bytes_int8",
+    "ram_bytes_float32",
+    "flash_bytes",
 )
 
 Shape = tuple[int, ...]
@@ -290,6 +298,11 @@ class Metrics(Mapping):
     batch_size: int
     layers: tuple[OpCost, ...]
     convention: str = DEFAULT_CONVENTION
+    # microcontroller resources (rena_lib.memory): peak activation RAM per precision and int8 flash; None
+    # for a nested or Sequential keras.Model and, int8, for a network with no int8 export
+    ram_bytes_int8: int | None = None
+    ram_bytes_float32: int | None = None
+    flash_bytes: int | None = None
 
     @classmethod
     def from_ops(
@@ -359,10 +372,25 @@ def measure(x: Any, batch_size: int = DEFAULT_BATCH_SIZE, convention: str = DEFA
             for o in x.ops
             if o.name in live
         ]
-        return Metrics.from_ops(ops, batch_size, convention)
+        return dataclasses.replace(Metrics.from_ops(ops, batch_size, convention), **_memory(x))
     if _is_keras_model(x):
-        return Metrics.from_ops(_keras_costs(x), batch_size, convention)
+        metrics = Metrics.from_ops(_keras_costs(x), batch_size, convention)
+        graph = _keras_graph(x)
+        return metrics if graph is None else dataclasses.replace(metrics, **_memory(graph))
     raise ValueError(f"measure() takes a Spec, a Graph or a keras.Model, got {type(x).__name__}")
+
+
+def _memory(graph: Graph) -> dict[str, int | None]:
+    """Peak RAM (int8, float32) and int8 flash of a graph; None where the spec has no int8 export."""
+    from rena_lib import memory
+
+    out: dict[str, int | None] = {"ram_bytes_float32": memory.peak_ram(graph, "float32").peak_bytes}
+    try:
+        out["ram_bytes_int8"] = memory.peak_ram(graph, "int8").peak_bytes
+        out["flash_bytes"] = memory.flash_bytes(graph).total
+    except memory.NoInt8ExportError:
+        out["ram_bytes_int8"] = out["flash_bytes"] = None
+    return out
 
 
 def _reaching_output(graph: Graph) -> set[str]:
@@ -425,6 +453,35 @@ def _keras_costs(model: Any, prefix: str = "") -> list[OpCost]:
     return rows
 
 
+def _keras_graph(model: Any) -> Graph | None:
+    """The model's layers as an arch Graph in the model's layer order (for the memory metrics); None for
+    a nested or Sequential model."""
+    import keras
+
+    from rena_lib.arch.graph import Op
+
+    if isinstance(model, keras.Sequential) or not hasattr(model, "_nodes_by_depth"):
+        return None
+    order = {layer.name: i for i, layer in enumerate(model.layers)}
+    nodes = [n for depth in model._nodes_by_depth.values() for n in depth]
+    if any(isinstance(n.operation, keras.Model) for n in nodes):
+        return None
+    nodes.sort(key=lambda n: order[n.operation.name])
+    ops: list[Op] = []
+    last: dict[str, str] = {}  # layer name -> the name of its last piece (its output)
+    for node in nodes:
+        layer = node.operation
+        ins = [_shape(t, layer.name) for t in node.input_tensors]
+        srcs = [last[t._keras_history.operation.name] for t in node.input_tensors]
+        for name, kind, in_shapes, out, cfg in _keras_ops(
+            layer, layer.name, ins, _shape(node.outputs[0], layer.name)
+        ):
+            ops.append(Op(name, kind, srcs, list(in_shapes), tuple(out), dict(cfg)))
+            srcs = [name]
+        last[layer.name] = ops[-1].name
+    return Graph(ops, ops[0].out_shape, ops[-1].out_shape[-1])
+
+
 def _trainability(layer: Any, name: str, costs: list[OpCost]) -> list[OpCost]:
     """Check the formulas' weight count against Keras; a frozen layer's weights are non-trainable."""
     total = sum(c.params + c.non_trainable for c in costs)
@@ -477,7 +534,8 @@ def _keras_ops(layer: Any, name: str, ins: list[Shape], out: Shape) -> list[tupl
     if isinstance(layer, L.Conv2D) and not isinstance(layer, L.Conv2DTranspose):
         _channels_last(layer, name)
         return one("conv2d", filters=layer.filters, kernel=layer.kernel_size, groups=layer.groups,
-                   use_bias=layer.use_bias, activation=_act_name(layer.activation))  # fmt: skip
+                   use_bias=layer.use_bias, activation=_act_name(layer.activation),
+                   dilation=tuple(layer.dilation_rate))  # fmt: skip
     if isinstance(layer, L.Dense):
         return one(
             "dense", units=layer.units, use_bias=layer.use_bias, activation=_act_name(layer.activation)

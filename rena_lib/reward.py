@@ -25,6 +25,7 @@ from typing import Any
 __all__ = [
     "DIRECTIONS",
     "METRICS",
+    "RAM_PRECISIONS",
     "Constraint",
     "is_feasible",
     "penalty",
@@ -37,6 +38,9 @@ DIRECTIONS = ("<", ">")
 
 #: metric names a constraint may name: those of rena_lib.metrics.Metrics, plus measured latency
 METRICS: set[str] = {"params", "size_bytes", "flops", "bytes_accessed", "intensity", "latency_ms"}
+#: a microcontroller's resources (rena_lib.memory): peak RAM needs its activation precision in the name
+RAM_PRECISIONS = ("int8", "float32")
+METRICS |= {f"ram_bytes_{p}" for p in RAM_PRECISIONS} | {"flash_bytes"}
 
 _SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 _PARSE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*([<>])\s*([0-9.eE+\-]+)\s*([kKMGT]?)\s*$")
@@ -58,6 +62,14 @@ class Constraint:
     bound: float
 
     def __post_init__(self) -> None:
+        if isinstance(self.metric, str) and self.metric.startswith("ram") and self.metric not in METRICS:
+            names = " or ".join(f"'ram_bytes_{p}'" for p in RAM_PRECISIONS)
+            prefix = "ram_bytes_"
+            precision = self.metric[len(prefix) :] if self.metric.startswith(prefix) else "none given"
+            raise ValueError(
+                f"constraint on {self.metric!r}: peak RAM needs an activation precision (float32 or int8), "
+                f"got {precision!r}; name {names}"
+            )
         if self.metric not in METRICS:
             raise ValueError(
                 f"constraint on unknown metric {self.metric!r}; known: {sorted(METRICS)} "
@@ -112,7 +124,13 @@ def _value(metrics: Mapping[str, Any], c: Constraint) -> float:
         raise ValueError(
             f"constraint {c} names {c.metric!r}, which the metrics do not hold ({sorted(metrics)})"
         )
-    return float(metrics[c.metric])
+    value = metrics[c.metric]
+    if value is None:
+        raise ValueError(
+            f"constraint {c}: {c.metric} is not defined for this network (int8 RAM and flash need an int8 "
+            "export; a nested or Sequential keras.Model has no op schedule): see rena_lib.memory"
+        )
+    return float(value)
 
 
 def violation(value: float, constraint: Constraint) -> float:
