@@ -14,7 +14,15 @@ import pandas as pd
 
 from rena_lib.search import SearchLog
 
-__all__ = ["constraint_binds", "saved_label", "saved_provenance", "saved_score", "shared_prefix"]
+__all__ = [
+    "constraint_binds",
+    "load_log",
+    "load_policy_log",
+    "saved_label",
+    "saved_provenance",
+    "saved_score",
+    "shared_prefix",
+]
 
 
 def saved_provenance(results: str | os.PathLike, name: str) -> dict[str, Any]:
@@ -70,3 +78,44 @@ def shared_prefix(logs: Mapping[str, SearchLog]) -> int:
             break
         n += 1
     return n
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Records of a JSON-lines file; a torn last line (a search still writing it) is ignored, a corrupt
+    line before it is a LogError naming the file and the line."""
+    from rena_lib.search.log import read_jsonl
+
+    return read_jsonl(path)[0]
+
+
+def load_log(log: Any) -> pd.DataFrame:
+    """The children of a search log as a DataFrame: from a directory, a log.jsonl, a SearchLog or records."""
+    if isinstance(log, pd.DataFrame):
+        return log
+    if hasattr(log, "to_dataframe"):
+        return log.to_dataframe()
+    if isinstance(log, str | os.PathLike):
+        path = Path(log)
+        path = path / "log.jsonl" if path.is_dir() else path
+        if not path.exists():
+            raise FileNotFoundError(f"no search log at {path}")
+        return pd.DataFrame(_read_jsonl(path))
+    if isinstance(log, list | tuple):
+        return pd.DataFrame(list(log))
+    raise TypeError(f"cannot read a search log from {type(log).__name__}")
+
+
+def load_policy_log(log: Any) -> pd.DataFrame | None:
+    """The policy updates (policy_log.jsonl) of a search directory, a DataFrame, or None if there are none."""
+    if log is None or isinstance(log, pd.DataFrame):
+        return log
+    if hasattr(log, "policy_dataframe"):
+        return log.policy_dataframe()
+    if isinstance(log, str | os.PathLike):
+        path = Path(log)
+        path = path / "policy_log.jsonl" if path.is_dir() else path
+        records = _read_jsonl(path)
+        return pd.DataFrame(records) if records else None
+    if isinstance(log, list | tuple):
+        return pd.DataFrame(list(log)) if log else None
+    return None

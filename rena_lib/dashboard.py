@@ -36,6 +36,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from rena_lib.analysis import load_log, load_policy_log
+
 __all__ = [
     "RESOURCES",
     "LiveDashboard",
@@ -70,50 +72,6 @@ _LABELS = {
 _CONSTRAINT_COLOR = "crimson"
 _CONSTRAINT_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*([<>])\s*([0-9.eE+\-]+)\s*([kKMGT]?)\s*$")
 _SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
-
-
-# --------------------------------------------------------------------------------------------------
-# reading logs
-# --------------------------------------------------------------------------------------------------
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of a JSON-lines file; a torn last line (a search still writing it) is ignored, a corrupt
-    line before it is a LogError naming the file and the line."""
-    from rena_lib.search.log import read_jsonl
-
-    return read_jsonl(path)[0]
-
-
-def load_log(log: Any) -> pd.DataFrame:
-    """The children of a search log as a DataFrame: from a directory, a log.jsonl, a SearchLog or records."""
-    if isinstance(log, pd.DataFrame):
-        return log
-    if hasattr(log, "to_dataframe"):
-        return log.to_dataframe()
-    if isinstance(log, str | os.PathLike):
-        path = Path(log)
-        path = path / "log.jsonl" if path.is_dir() else path
-        if not path.exists():
-            raise FileNotFoundError(f"no search log at {path}")
-        return pd.DataFrame(_read_jsonl(path))
-    if isinstance(log, list | tuple):
-        return pd.DataFrame(list(log))
-    raise TypeError(f"cannot read a search log from {type(log).__name__}")
-
-
-def load_policy_log(log: Any) -> pd.DataFrame | None:
-    """The policy updates (policy_log.jsonl) of a search directory, a DataFrame, or None if there are none."""
-    if log is None or isinstance(log, pd.DataFrame):
-        return log
-    if hasattr(log, "policy_dataframe"):
-        return log.policy_dataframe()
-    if isinstance(log, str | os.PathLike):
-        path = Path(log)
-        path = path / "policy_log.jsonl" if path.is_dir() else path
-        records = _read_jsonl(path)
-        return pd.DataFrame(records) if records else None
-    if isinstance(log, list | tuple):
-        return pd.DataFrame(list(log)) if log else None
-    return None
 
 
 def _triple(c: Any) -> tuple[str, str, float]:

@@ -61,11 +61,11 @@ def _tflite_content(x: Any, quantization: str, representative: np.ndarray | None
     if isinstance(x, str | os.PathLike):
         with open(x, "rb") as f:
             return f.read()
-    from rena_lib import export
+    from rena_lib import tflite
     from rena_lib.arch import Spec, build
 
     model = build(x) if isinstance(x, Spec) else x
-    return export.to_tflite(model, quantization=quantization, representative=representative)
+    return tflite.to_tflite(model, quantization=quantization, representative=representative)
 
 
 def _random_input(detail: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
@@ -93,7 +93,7 @@ def measure_latency(
         raise ValueError(
             f"need runs >= 1, warmup >= 0, num_threads >= 1; got {runs}, {warmup}, {num_threads}"
         )
-    from rena_lib.export import interpreter
+    from rena_lib.tflite import interpreter
 
     content = _tflite_content(x, quantization, representative)
     interp = interpreter(content, num_threads=num_threads, batch_size=1)
@@ -190,7 +190,7 @@ class WithLatency:
 
 def _children(log: Any):
     """A DataFrame of the log's children (DataFrame, SearchLog, directory or records)."""
-    from rena_lib.dashboard import load_log
+    from rena_lib.analysis import load_log
 
     return load_log(log)
 

@@ -525,10 +525,10 @@ def compare_with_export(spec: Spec, *, seed: int = 0, float32: bool = True, cali
 
     from rena_lib.arch.builder import build
     from rena_lib.arch.notation import to_paper_notation
-    from rena_lib.export import to_tflite
+    from rena_lib.tflite import to_tflite
 
     graph = lower(spec)
-    model = randomize_weights(build(graph), seed)
+    model = randomize_weights(build(graph, inference=True), seed)  # what export_child converts: BN folded
     rng = np.random.default_rng(seed)
     sample = rng.normal(size=(calibration, *graph.input_shape)).astype(np.float32)
     content = to_tflite(model, "int8", sample)
