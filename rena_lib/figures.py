@@ -27,6 +27,7 @@ __all__ = [
     "intensity_scatter",
     "penalty_curves",
     "policy_decisions",
+    "ram_timeline",
     "save",
     "show",
     "training_curve",
@@ -199,4 +200,19 @@ def training_curve(history: dict[str, list[float]], title: str, label: str) -> F
     ax2.legend(loc="lower right", fontsize=8)
     fig.suptitle(f"{title}\n{label}", fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+def ram_timeline(peak: Any, title: str, label: str) -> Figure:
+    """Live activation bytes after each op of a schedule (rena_lib.memory.peak_ram), the peak op in red."""
+    sched = pd.DataFrame(peak.schedule, columns=["op", "kind", "live_bytes"])
+    fig, ax = plt.subplots(figsize=(9, 3.2), layout="constrained")
+    ax.bar(
+        range(len(sched)),
+        sched["live_bytes"],
+        color=["crimson" if o == peak.op else "steelblue" for o in sched["op"]],
+    )
+    ax.set_xticks(range(len(sched)), sched["kind"], rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("live activation bytes")
+    ax.set_title(f"{title}\n{label}", fontsize=9)
     return fig
