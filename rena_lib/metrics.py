@@ -23,7 +23,7 @@ What is counted, per op (one op = one Keras layer; a SeparableConv2D is two ops,
   Concatenation, cropping, padding, slicing (FinalState), reshape, flatten and dropout (identity at
   inference) are memory moves: 0 FLOPs, as Appendix A ignores memory-move operations.
 * **bytes_accessed** (for one batch of ``batch_size`` examples, 4 bytes per value) - two conventions, the
-  two candidates of ../shared/reference/paper-tables.md, with the batch size as a parameter:
+  two candidates of the paper-tables reference notes, with the batch size as a parameter:
 
   - ``"per_op"`` (the default, at batch 64): every op of the computation as a TensorFlow graph runs it
     reads its inputs and weights and writes its output. A convolution or dense layer with a bias and an
