@@ -52,7 +52,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rena_lib.arch.graph import Graph, Op, lower
+from rena_lib.arch.graph import Graph, Op, lower, reaching_output
 from rena_lib.arch.spec import Spec
 
 __all__ = [
@@ -126,13 +126,7 @@ def _graph(x: Spec | Graph) -> Graph:
 
 
 def _reaching(graph: Graph) -> list[Op]:
-    inputs = {o.name: o.inputs for o in graph.ops}
-    live, todo = set(), [graph.ops[-1].name]
-    while todo:
-        name = todo.pop()
-        if name not in live:
-            live.add(name)
-            todo.extend(inputs[name])
+    live = reaching_output(graph)
     return [o for o in graph.ops if o.name in live]
 
 

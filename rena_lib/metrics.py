@@ -395,14 +395,9 @@ def _memory(graph: Graph) -> dict[str, int | None]:
 
 def _reaching_output(graph: Graph) -> set[str]:
     """Names of the ops the output depends on (a dangling op, e.g. a dropout the head skips, is not built)."""
-    inputs = {o.name: o.inputs for o in graph.ops}
-    live, todo = set(), [graph.ops[-1].name]
-    while todo:
-        name = todo.pop()
-        if name not in live:
-            live.add(name)
-            todo.extend(inputs[name])
-    return live
+    from rena_lib.arch.graph import reaching_output
+
+    return reaching_output(graph)
 
 
 # --------------------------------------------------------------------------------------------------

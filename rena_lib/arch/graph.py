@@ -33,7 +33,17 @@ from typing import Any
 from rena_lib.arch.schema import ACTIVATIONS, BRANCH_OPS, CIFAR_TYPES, KWS_TYPES, MODULE_TYPES
 from rena_lib.arch.spec import TASKS, Layer, Spec
 
-__all__ = ["ACTIVATIONS", "Graph", "Op", "live_layers", "lower", "module_outputs", "reads", "validate"]
+__all__ = [
+    "ACTIVATIONS",
+    "Graph",
+    "Op",
+    "live_layers",
+    "lower",
+    "module_outputs",
+    "reaching_output",
+    "reads",
+    "validate",
+]
 
 _POSITIVE_INTS = {
     "num_layers", "kernel_t", "kernel_f", "channels", "stride_t", "stride_f", "directions",
@@ -159,6 +169,18 @@ def live_layers(spec: Spec) -> list[int]:
         live.add(i)
         todo.extend(reads(spec, spec.layers[i - 1]))
     return sorted(live)
+
+
+def reaching_output(graph: Graph) -> set[str]:
+    """Names of the ops the graph's output depends on (an op nothing downstream reads is left out)."""
+    inputs = {o.name: o.inputs for o in graph.ops}
+    live, todo = set(), [graph.ops[-1].name]
+    while todo:
+        name = todo.pop()
+        if name not in live:
+            live.add(name)
+            todo.extend(inputs[name])
+    return live
 
 
 def module_outputs(spec: Spec) -> list[int]:
