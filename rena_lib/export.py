@@ -61,6 +61,7 @@ __all__ = [
     "tflite_predict",
     "tflite_ready",
     "to_tflite",
+    "train_first_that_learns",
     "train_model",
 ]
 
@@ -296,6 +297,39 @@ def train_model(spec: Spec, evaluator: Any) -> tuple[keras.Model, Any]:
     return built[-1], result
 
 
+def train_first_that_learns(
+    log: Any, evaluator: Any, *, candidates: int = 3, min_accuracy: float = 2 / 12
+) -> tuple[dict[str, Any], keras.Model, Any, list[dict[str, Any]]]:
+    """Train the best children of a log in turn (feasible first, by reward) until one learns.
+
+    A child "learns" when its validation accuracy reaches min_accuracy (default: twice chance for the 12
+    KWS classes); a search scored by a proxy can rank first an architecture that cannot learn (e.g. five
+    4-unit FC layers). Returns (record, trained model, EvalResult, what was tried); when no candidate
+    learns, the one with the highest validation accuracy.
+    """
+    records = [r for r in _records(log) if not r.get("failed")]
+    ranked = sorted(records, key=lambda r: (not r.get("feasible"), -r["reward"], r["child_id"]))
+    seen, tried, best = set(), [], None
+    for rec in ranked:
+        if len(tried) >= candidates:
+            break
+        if rec["spec_key"] in seen:
+            continue
+        seen.add(rec["spec_key"])
+        model, result = train_model(Spec.from_dict(rec["spec"]), evaluator)
+        acc = 0.0 if result.failed else float(result.performance)
+        tried.append({"child_id": rec["child_id"], "notation": rec["notation"], "feasible": bool(rec.get("feasible")),
+                      "val_accuracy": acc, "train_accuracy": result.extras.get("train_accuracy"),
+                      "learned": acc >= min_accuracy})  # fmt: skip
+        if best is None or acc > best[3]:
+            best = (rec, model, result, acc)
+        if acc >= min_accuracy:
+            return rec, model, result, tried
+    if best is None:
+        raise ValueError("the log has no child that did not fail")
+    return best[0], best[1], best[2], tried
+
+
 def inference_model(model: keras.Model, spec: Spec) -> keras.Model:
     """model with the batch norms its KWS convolutions trained with folded in (as is, if it has none)."""
     from rena_lib.arch import fold_batchnorm
@@ -371,10 +405,12 @@ def export_child(
     latency_runs: int = 30,
     num_threads: int = 1,
     log_fn: Callable[[str], None] | None = None,
+    train_result: Any = None,
 ) -> ExportResult:
     """Export a child of the log (default: best feasible) as .keras + float/int8 TFLite with a manifest.
 
-    The trained model is `model`, else the child trained with `evaluator` (see train_model). Test inputs
+    The trained model is `model` (with its EvalResult `train_result`, if known, for the manifest), else the
+    child trained with `evaluator` (see train_model). Test inputs
     and labels default to the evaluator's data (test split); the int8 calibration sample defaults to
     num_calibration validation inputs. The edit history is replayed and checked before anything is written.
     """
@@ -387,7 +423,6 @@ def export_child(
     rec = select_child(log, child_id)
     spec = Spec.from_dict(rec["spec"])
     history = edit_history(log, rec, baseline=baseline)
-    train_result = None
     if model is None:
         if evaluator is None:
             raise ValueError("export_child needs a trained model= or an evaluator= to train the child with")

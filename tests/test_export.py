@@ -223,3 +223,29 @@ def test_an_interpreter_is_created_without_native_noise():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "invoked", run.stderr
     assert "XNNPACK" not in run.stderr and "fully_quantize" not in run.stderr, run.stderr
+
+
+def test_train_first_that_learns_skips_children_that_cannot_learn(log):
+    from rena_lib.evaluation import EvalResult
+
+    records = export._records(log)
+    ranked = sorted(
+        (r for r in records if not r["failed"]),
+        key=lambda r: (not r["feasible"], -r["reward"], r["child_id"]),
+    )
+    first = ranked[0]
+
+    class Evaluator:
+        """Says the first-ranked child does not learn, every other one does."""
+
+        def evaluate_model(self, factory):
+            model = factory()
+            learned = model.count_params() != build(Spec.from_dict(first["spec"])).count_params()
+            return EvalResult(0.6 if learned else 0.08, extras={"train_accuracy": 0.5})
+
+    rec, model, result, tried = export.train_first_that_learns(log, Evaluator(), candidates=3)
+    assert model.count_params() > 0
+    assert tried[0]["child_id"] == first["child_id"] and not tried[0]["learned"]
+    assert rec["child_id"] != first["child_id"] and tried[-1]["learned"] and result.performance == 0.6
+    rec, _, _, tried = export.train_first_that_learns(log, Evaluator(), candidates=1)
+    assert rec["child_id"] == first["child_id"] and len(tried) == 1  # none learned: the best tried
