@@ -69,10 +69,11 @@ def train(args: argparse.Namespace) -> None:
     todo = [(s, r) for s in args.seeds for r in rows() if not args.only or any(o in r[0] for o in args.only)]
     # rows above HEAVY_FLOPS (hours per seed on 2 cores) come after every seed of the others
     todo.sort(key=lambda t: _flops(t[1][1]) > HEAVY_FLOPS)
+    done = done_keys(runs)
     for seed, (name, notation, _) in todo:
         budget = budget0.replace(seed=seed)
-        probe = {"name": name, "budget": budget.to_dict(), "seed": seed}
-        if record_key(probe) in done_keys(runs):
+        key = record_key({"name": name, "budget": budget.to_dict(), "seed": seed})
+        if key in done:
             continue
         ev.budget = budget
         spec = from_paper_notation(notation, "kws")
@@ -84,6 +85,7 @@ def train(args: argparse.Namespace) -> None:
             load_after=round(os.getloadavg()[0], 2), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         )  # fmt: skip
         append_record(runs, rec)
+        done.add(key)
         acc = "failed: " + str(result.reason) if result.failed else f"val {result.performance:.3f}"
         print(
             f"[seed {seed}] {name}: {acc} test {result.test_accuracy} in {time.time() - t0:.0f} s", flush=True

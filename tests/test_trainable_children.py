@@ -292,3 +292,14 @@ def test_a_budget_larger_than_the_data_stops_before_training(data_dir):
         KwsEvaluator(augmentation="bnak")
     with pytest.raises(ValueError, match="bank_epochs"):
         KwsEvaluator(bank_epochs=0)
+
+
+def test_a_smaller_bank_is_cut_once_from_the_larger_one(data_dir):
+    from rena_lib.data.speech_commands import RESPLIT_SALT, SpeechCommandsData
+
+    data = SpeechCommandsData(data_dir / "speech_commands", split_salt=RESPLIT_SALT, seed=11)
+    big = data.feature_bank(2)
+    small = data.feature_bank(1)
+    assert small.epochs == 1 and np.shares_memory(small.train, big.train)
+    assert data.feature_bank(1) is small  # every child asking for 1 epoch reads the same bank (and tensors)
+    assert data.feature_bank(2) is big

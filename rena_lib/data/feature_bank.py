@@ -71,6 +71,11 @@ class FeatureBank:
             return self.train_labels
         return self.eval_labels[_eval_split(split)]
 
+    def epoch_rows(self, rows: np.ndarray, seed: int, epoch: int, augment: bool) -> tuple[int, np.ndarray]:
+        """(bank epoch, rows in their seeded order) that fit epoch `epoch` of a child reads."""
+        bank_epoch = epoch % self.epochs if augment else 0
+        return bank_epoch, rows[np.random.default_rng([seed, epoch]).permutation(len(rows))]
+
     def check_epochs(self, epochs: int) -> None:
         """Raise ValueError if a child needing `epochs` epochs would exhaust the bank."""
         if epochs > self.epochs and not self.reuse:
@@ -117,15 +122,13 @@ class FeatureBank:
         n_all = len(self.train_labels)
         rows = np.arange(n_all) if rows is None else np.asarray(rows)
         epochs = epochs or self.epochs
-        if augment and epochs > self.epochs:
+        if augment:
             self.check_epochs(epochs)
-        order = np.stack(
-            [
-                (e % self.epochs if augment else 0) * n_all
-                + rows[np.random.default_rng([seed, e]).permutation(len(rows))]
-                for e in range(max(epochs, 1))
-            ]
-        ).astype(np.int64)
+        order = []
+        for e in range(epochs):
+            bank_epoch, ordered = self.epoch_rows(rows, seed, e, augment)
+            order.append(bank_epoch * n_all + ordered)  # rows of the flattened [epochs x N] bank
+        order = np.stack(order).astype(np.int64)
         flat, labels = self._tf_tensors()
         per_epoch = tf.data.Dataset.from_tensor_slices(order)  # one element per epoch: its row order
         ds = per_epoch.flat_map(lambda idx: tf.data.Dataset.from_tensor_slices(idx).batch(batch_size))
@@ -257,22 +260,21 @@ def _batches_class() -> type:
                 self.rows = np.arange(len(bank.train_labels)) if rows is None else np.asarray(rows)
                 self.num_examples = len(self.rows)
                 self.epoch = 0
-                self._order = self._order_of(0)
-
-            def _order_of(self, epoch: int) -> np.ndarray:
-                return self.rows[np.random.default_rng([self.seed, epoch]).permutation(len(self.rows))]
+                self._bank_epoch, self._order = bank.epoch_rows(self.rows, seed, 0, augment)
 
             def __len__(self) -> int:
                 return math.ceil(self.num_examples / self.batch_size)
 
             def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
                 idx = np.sort(self._order[i * self.batch_size : (i + 1) * self.batch_size])
-                e = self.epoch % self.bank.epochs if self.augment else 0
-                return self.bank.train[e][idx].astype(np.float32)[..., None], self.bank.train_labels[idx]
+                x = self.bank.train[self._bank_epoch][idx].astype(np.float32)[..., None]
+                return x, self.bank.train_labels[idx]
 
             def on_epoch_end(self) -> None:
                 self.epoch += 1
-                self._order = self._order_of(self.epoch)
+                self._bank_epoch, self._order = self.bank.epoch_rows(
+                    self.rows, self.seed, self.epoch, self.augment
+                )
 
         _IMPL = BankBatches
     return _IMPL

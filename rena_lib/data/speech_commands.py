@@ -403,7 +403,13 @@ class SpeechCommandsData:
         store = self._bank_store
         have = store.get("bank")
         if have is not None and have.epochs >= epochs:
-            return have if have.epochs == epochs else _first_epochs(have, epochs)
+            if have.epochs == epochs:
+                return have
+            # the cut is kept, so that every child asking for it reads the same object (and its tensors)
+            cut = f"first:{epochs}"
+            if cut not in store:
+                store[cut] = _first_epochs(have, epochs)
+            return store[cut]
         start = 0 if have is None else have.epochs
         feats, params = self._augmented_epochs(range(start, epochs))
         if have is not None:
@@ -420,6 +426,7 @@ class SpeechCommandsData:
                   "noise at 10-20 dB SNR on 80% of clips"},
             num_classes=self.num_classes,
         )  # fmt: skip
+        store.clear()  # cuts of the smaller bank are stale
         store["bank"] = bank
         return bank
 
