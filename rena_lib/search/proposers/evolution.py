@@ -19,7 +19,8 @@ tournament size, default 25; 1 <= S <= P), Real et al.'s values.
 
 Children are asked config.batch_size at a time (a batch is evaluated together, then told), so the
 tournaments of one batch see the population as it was before the batch: with batch_size 1 this is the
-sequential algorithm of the paper. All state is JSON (population, counters, the Generator's state).
+sequential algorithm of the paper. Its numpy Generator is seeded [config.seed, 2]; all state is JSON
+(population, counters, the Generator's state).
 """
 
 from __future__ import annotations
