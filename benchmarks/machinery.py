@@ -154,7 +154,7 @@ def policy_overhead(seed: int) -> dict[str, Any]:
                 parents[n] = child or parent
             history.append(step)
         t = time.perf_counter()
-        proposer.update(0, history)
+        proposer.learn(0, history)
         update_s = time.perf_counter() - t
         children = config.episode_size * config.batch_size
         out[name] = {

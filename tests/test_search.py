@@ -294,7 +294,8 @@ def test_rena_uses_the_same_loop_and_logs_policy_updates(rena_run, random_run):
     assert {"loss", "mean_return", "baseline", "entropy", "grad_norm"} <= set(p)
     assert len(p["baseline"]) == 3 and {"scale", "action"} <= set(p["entropy"])
     ckpt = json.loads((Path(log.directory) / "checkpoint" / "state.json").read_text())
-    assert ckpt["episode"] == 3 and ckpt["next_child_id"] == 36 and ckpt["proposer"]["updates"] == 3
+    assert ckpt["next_child_id"] == 36 and ckpt["batches"] == 9 and ckpt["policy_records"] == 3
+    assert ckpt["proposer"]["episode"] == 3 and ckpt["proposer"]["updates"] == 3  # the proposer's own state
 
 
 def test_rena_same_seed_same_log(tmp_path, rena_run):
@@ -313,7 +314,8 @@ def test_rena_resume_after_a_kill_reproduces_the_log(tmp_path, monkeypatch, rena
         first = Counting(fail_at=13)  # mid-step: some children of the step are logged, the rest not
     else:
         first = Counting()
-        at = {"after_step_records": 2, "after_policy_update": 4}[kill]  # 4th checkpoint follows the update
+        # one checkpoint per step; the 3rd follows the last step of episode 0 and so its policy update
+        at = {"after_step_records": 2, "after_policy_update": 3}[kill]
         real, count = loop.save_checkpoint, [0]
 
         def dying(*args, **kwargs):

@@ -1,6 +1,7 @@
 """Atomic search checkpoints: checkpoint/state.json plus the proposer's arrays in checkpoint/arrays-*.npz.
 
-The arrays (policy weights, Adam state) change only at a policy update, so they are written once per
+The loop's counters and the proposer's JSON state go to state.json. The arrays (RENA's policy weights and
+Adam state, TPE's pickled sampler) change only at a proposer update (its state's "updates"), so they are written once per
 update to a new file named by the update count; state.json - written after every step - names the file
 it goes with. Each file is written to a temporary name, fsynced and renamed, and state.json is renamed
 last, so a kill at any moment leaves the previous consistent checkpoint or the new one.
@@ -22,7 +23,7 @@ import numpy as np
 __all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint"]
 
 #: what state.json must hold (written by rena_lib.search.loop)
-STATE_KEYS = ("episode", "step", "next_child_id", "rng", "pool", "current", "history", "proposer")
+STATE_KEYS = ("next_child_id", "batches", "policy_records", "proposer")
 
 
 class CheckpointError(ValueError):

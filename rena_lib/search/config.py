@@ -17,6 +17,8 @@ from rena_lib.reward import Constraint
 
 __all__ = ["PROPOSERS", "SearchConfig", "read_config"]
 
+#: the paper's proposers (RENA and random search, what the notebooks compare); every registered proposer
+#: (also "evolution", "tpe" and those added with register_proposer): rena_lib.search.proposer_names()
 PROPOSERS = ("rena", "random")
 
 _ALIASES = {"kws": "kws_layer", "cifar": "cifar_layer", "module": "cifar_module"}
@@ -39,6 +41,14 @@ class SearchConfig:
     episode's batch) and `entropy_weight` > 0 are options beyond the paper (defaults 1 and 0 = paper).
     `metrics_convention` and `metrics_batch_size` say how bytes accessed, and so compute intensity, are
     counted for the constraints (rena_lib.metrics; default: per op at batch 64).
+
+    `proposer` names a proposer of rena_lib.search.proposers ("rena", "random", "evolution", "tpe" or
+    one added with register_proposer); `proposer_options` are its own options as plain data (evolution:
+    population, sample; tpe: n_startup_trials, multivariate, group), checked by the proposer before the
+    search starts. `skip_beyond_bound` (a factor >= 1, off by default) declines to train a child whose
+    metrics, measured before training (rena_lib.metrics), are beyond a constraint by more than that factor
+    (above factor x bound for "<", below bound / factor for ">"): it is logged as a failed child with
+    reward 0 and the reason "skipped beyond bound: ..." naming the metric, value and bound.
     """
 
     space: str = "kws_layer"
@@ -63,6 +73,8 @@ class SearchConfig:
     stack: dict[str, Any] | None = None  # module search stacking (spaces.DEFAULT_MODULE_STACK)
     metrics_convention: str = DEFAULT_CONVENTION  # "per_op" or "per_layer" byte accounting
     metrics_batch_size: int = DEFAULT_BATCH_SIZE  # the batch the bytes accessed are counted for
+    proposer_options: dict[str, Any] = field(default_factory=dict)  # the proposer's own options
+    skip_beyond_bound: float | None = None  # None: train every child; else see the class docstring
 
     def __post_init__(self) -> None:
         self.space = _ALIASES.get(self.space, self.space)
@@ -141,8 +153,24 @@ class SearchConfig:
         ):
             raise ValueError(f"max_layers must be a positive int (or None), got {self.max_layers!r}")
         space = self.search_space()  # unknown space
-        if self.proposer not in PROPOSERS:
-            raise ValueError(f"unknown proposer {self.proposer!r}; choose one of {PROPOSERS}")
+        if not isinstance(self.proposer, str) or not self.proposer:
+            raise ValueError(
+                f"proposer must be a proposer's name (one of {PROPOSERS}), got {self.proposer!r}"
+            )
+        if not isinstance(self.proposer_options, dict) or not all(
+            isinstance(k, str) for k in self.proposer_options
+        ):
+            raise ValueError(
+                f"proposer_options must be a dict of option name -> value, got {self.proposer_options!r}"
+            )
+        try:
+            json.dumps(self.proposer_options, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"proposer_options must be plain JSON data: {exc}") from exc
+        if self.skip_beyond_bound is not None and _number("skip_beyond_bound", self.skip_beyond_bound) < 1:
+            raise ValueError(
+                f"skip_beyond_bound must be a factor >= 1 (or None), got {self.skip_beyond_bound!r}"
+            )
         for name in (
             "episodes",
             "episode_size",

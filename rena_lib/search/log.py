@@ -4,7 +4,9 @@ Record fields (dashboards rely on these names): child_id, episode, step, traject
 (dict), notation, spec_key, parent_key, actions (this step's action dicts), log_prob, the flattened metric
 columns (params, flops, size_bytes, bytes_accessed, intensity, ... ; None for an invalid child),
 performance, test_accuracy, reward, feasible, failed, reason, cached, epochs, wall_time (seconds the
-evaluation took; 0 for a cached child) and extras (the evaluator's extras, if any).
+evaluation took; 0 for a cached child), extras (the evaluator's extras, if any) and proposal (the
+proposer's small JSON record, e.g. evolution's phase and parent_id or TPE's trial number; {} for RENA and
+random search). A TPE child has no parent (parent_key None) and no edits (actions []).
 
 Both files are strict JSON (no bare NaN or Infinity; a policy record's non-finite number is written as
 null). Only the last line of a file may be incomplete (a write cut short by a kill): it is dropped, and

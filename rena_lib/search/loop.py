@@ -1,35 +1,34 @@
-"""The search loop of Fig. 3: episodes of T steps over N trajectories, one proposer, a resumable log.
+"""The search loop of Fig. 3 as ask / tell: a proposer proposes, the loop evaluates, logs and tells.
 
-Every step each trajectory's current network is transformed by the proposer; the N children are checked
-(an invalid one - outside the space or not buildable - is a failed child with reward 0), evaluated
+Every batch the loop asks the proposer (rena_lib.search.proposers: RENA, random search, regularized
+evolution, TPE, or any object that follows the Proposer protocol) for candidates. Each child is checked
+(an invalid one - outside the space or not buildable - is a failed child with reward 0), measured
+(rena_lib.metrics, before any training: with SearchConfig.skip_beyond_bound a child far beyond a
+constraint's bound is not trained and is logged failed with a "skipped beyond bound" reason), evaluated
 through ``executor.map(evaluator, specs)`` unless an equal spec was evaluated before (then the result is
-reused and the record says cached=True), measured (rena_lib.metrics) and rewarded (Eq. 3). A trajectory
-moves to its child unless the child failed. At the end of an episode the proposer learns (RENA: REINFORCE),
-and the next episode starts from the top-K children of this one (layer search) or from the baseline
-(module search).
+reused and the record says cached=True), and rewarded (Eq. 3). The records are appended to log.jsonl and
+told to the proposer, which owns what comes next: RENA's trajectories, episodes, REINFORCE update and
+top-K pool live in the proposer (rena_lib.search.proposers.trajectory), whose policy-log records the loop
+appends to policy_log.jsonl. The budget is config.total_children (episodes x episode_size x batch_size).
 
 Files in the search directory: config.json, log.jsonl (one record per child, flushed as it is written),
-policy_log.jsonl (one record per policy update) and checkpoint/ (after every step). ``resume=True``
-continues from the checkpoint: records of a step that was cut short are not evaluated again (the step is
-re-proposed from the saved RNG state, so it yields the same children, whose logged results are reused),
-and the finished log equals that of an uninterrupted run.
+policy_log.jsonl (one record per policy update) and checkpoint/ (after every batch: the loop's counters
+and the proposer's state). ``resume=True`` continues from the checkpoint: the proposer's state is
+restored, so it asks again the candidates of a batch that was cut short, whose logged results are reused
+(not evaluated again), and the finished log equals that of an uninterrupted run.
 
 A child's fault is a failed child; the environment's fault stops the search with a named error
 (rena_lib.evaluation.ENVIRONMENT_ERRORS): missing or corrupt data, a constrained metric that neither
-rena_lib.metrics nor the evaluator provides, or every child of the first step failing for the same reason.
+rena_lib.metrics nor the evaluator provides, or every child of the first batch failing for the same reason.
 If that happens before the first checkpoint of a new search, the files it wrote are removed again.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from rena_lib.actions import replay
 from rena_lib.arch.graph import validate
 from rena_lib.arch.notation import to_paper_notation
 from rena_lib.arch.spec import Spec
@@ -40,9 +39,12 @@ from rena_lib.reward import METRICS, is_feasible, reward
 from rena_lib.search.checkpoint import load_checkpoint, save_checkpoint
 from rena_lib.search.config import SearchConfig, read_config
 from rena_lib.search.log import JsonlWriter, SearchLog, finite_or_none, read_jsonl, write_jsonl_atomic
-from rena_lib.search.proposers import make_proposer
+from rena_lib.search.proposers import Candidate, Proposer, check_proposer, make_proposer
 
-__all__ = ["check_directory", "run_search"]
+__all__ = ["SKIPPED", "check_directory", "run_search"]
+
+#: how the reason of a child not trained under SearchConfig.skip_beyond_bound starts
+SKIPPED = "skipped beyond bound:"
 
 
 def run_search(
@@ -53,14 +55,17 @@ def run_search(
     executor: Executor | None = None,
     progress: bool = True,
     on_started: Callable[[], None] | None = None,
+    proposer: Proposer | None = None,
 ) -> SearchLog:
     """Run (or, with resume=True, continue) a search into directory; returns its SearchLog.
 
     resume=True needs a search in directory (a config.json) and refuses an empty or missing one.
     on_started is called once, as soon as the search has a checkpoint (its first step is done, or it was
     resumed from one): from then on, the new search holds something worth keeping.
+    proposer: a proposer object (rena_lib.search.proposers.Proposer) instead of the one config.proposer
+    names in the registry; its name must equal config.proposer (which config.json records).
     """
-    check_directory(config, directory, resume)
+    check_directory(config, directory, resume, proposer)
     if not callable(evaluator):
         raise ValueError(f"evaluator must be callable (spec -> EvalResult), got {type(evaluator).__name__}")
     directory = Path(directory)
@@ -68,7 +73,9 @@ def run_search(
     _prepare(config, directory)
     search = None
     try:
-        search = _Search(config, evaluator, directory, executor or LocalExecutor(), progress, on_started)
+        search = _Search(
+            config, evaluator, directory, executor or LocalExecutor(), progress, on_started, proposer
+        )
         search.run()
     except ENVIRONMENT_ERRORS:
         if search is not None:
@@ -82,12 +89,16 @@ def run_search(
     return SearchLog(directory)
 
 
-def check_directory(config: SearchConfig, directory: str | Path, resume: bool) -> None:
-    """Raise ValueError if config is invalid or run_search(config, ..., directory, resume) would refuse
-    the directory; reads, never writes (so a batch of searches can be checked before any starts)."""
+def check_directory(
+    config: SearchConfig, directory: str | Path, resume: bool, proposer: Proposer | None = None
+) -> None:
+    """Raise ValueError if config (its proposer and options, or the proposer object given) is invalid or
+    run_search(config, ..., directory, resume) would refuse the directory; reads, never writes (so a
+    batch of searches can be checked before any starts)."""
     if not isinstance(config, SearchConfig):
         raise ValueError(f"config must be a SearchConfig, got {type(config).__name__}")
     config.validate()
+    check_proposer(config, proposer)
     if not isinstance(resume, bool):
         raise ValueError(f"resume must be True or False, got {resume!r}")
     directory = Path(directory)
@@ -144,35 +155,25 @@ class _Search:
         executor: Executor,
         progress: bool,
         on_started: Callable[[], None] | None = None,
+        proposer: Proposer | None = None,
     ):
         self.config, self.evaluator, self.directory = config, evaluator, directory
         self.executor, self.progress, self.on_started = executor, progress, on_started
         self.log = self.policy_log = None
         self.space = config.search_space()
-        self.baseline = config.baseline_spec()
         self.constraints = config.constraint_objects()
-        self.proposer = make_proposer(config)
+        self.proposer = make_proposer(config) if proposer is None else proposer
         self.ckpt_dir = directory / "checkpoint"
+        self.measured: dict[str, dict[str, Any]] = {}  # metrics of this batch's children, by spec key
         loaded = load_checkpoint(self.ckpt_dir)
         self.resumed = loaded is not None
         if loaded is None:
-            base = self.baseline.to_dict()
-            self.state: dict[str, Any] = {
-                "episode": 0,
-                "step": 0,
-                "next_child_id": 0,
-                "rng": np.random.default_rng([config.seed, 1]).bit_generator.state,
-                "pool": [base],
-                "current": [copy.deepcopy(base) for _ in range(config.batch_size)],
-                "history": [],
-            }
+            self.state: dict[str, Any] = {"next_child_id": 0, "batches": 0, "policy_records": 0}
             self.saved_version = None
         else:
             self.state, arrays = loaded
             self.proposer.load_state(self.state["proposer"], arrays)
             self.saved_version = self.state["proposer"].get("updates")
-        self.rng = np.random.default_rng()
-        self.rng.bit_generator.state = self.state["rng"]
         self._open_logs()
 
     # ---- files ----------------------------------------------------------------------------------
@@ -199,7 +200,7 @@ class _Search:
         self.log_path = path
         ppath = self.directory / "policy_log.jsonl"
         precords, pclean = read_jsonl(ppath, key="episode")
-        kept = [r for r in precords if r["episode"] < self.state["episode"]]
+        kept = precords[: self.state["policy_records"]]  # the policy records the checkpoint counts
         if len(kept) != len(precords) or not pclean:
             write_jsonl_atomic(ppath, kept)
         self.cache = {r["spec_key"]: r for r in self.records if not r["failed"] and not r["cached"]}
@@ -226,10 +227,10 @@ class _Search:
 
     def _save(self) -> None:
         self.log.sync()
+        self.policy_log.sync()
         pstate, arrays = self.proposer.state()
         version = pstate.get("updates", 0)
         write = arrays if (arrays and version != self.saved_version) else None
-        self.state["rng"] = self.rng.bit_generator.state
         self.state["proposer"] = pstate
         save_checkpoint(self.ckpt_dir, self.state, write, version)
         self.saved_version = version
@@ -254,14 +255,8 @@ class _Search:
             self._postfix()
             if self.resumed:
                 self._started()  # resumed from a checkpoint
-            while self.state["episode"] < cfg.episodes:
-                while self.state["step"] < cfg.episode_size:
-                    self._step()
-                    self._save()
-                record = self.proposer.update(self.state["episode"], self.state["history"])
-                if record is not None:
-                    self.policy_log.append(finite_or_none(record))
-                self._next_episode()
+            while self.state["next_child_id"] < cfg.total_children:
+                self._batch()
                 self._save()
         if self.in_file > self.state["next_child_id"]:  # logged children beyond the end of the search
             self.log.close()
@@ -275,49 +270,83 @@ class _Search:
         best = max((r["reward"] for r in ok), default=float("nan"))
         self.bar.set_postfix(best_reward=f"{best:.4f}", feasible=len(feasible), refresh=False)
 
-    def _step(self) -> None:
+    def _ask(self) -> list[Candidate]:
+        """The proposer's next batch, checked, and cut to the children the budget has left."""
+        candidates = self.proposer.ask()
+        name = type(self.proposer).__name__
+        if not isinstance(candidates, list | tuple) or not candidates:
+            raise ValueError(
+                f"proposer {name}.ask() must return a non-empty list of Candidates, got {candidates!r}"
+            )
+        bad = [type(c).__name__ for c in candidates if not isinstance(c, Candidate)]
+        if bad:
+            raise ValueError(f"proposer {name}.ask() returned {bad}, not rena_lib.search.proposers.Candidate")
+        left = self.config.total_children - self.state["next_child_id"]
+        return list(candidates)[:left]
+
+    def _batch(self) -> None:
+        """Ask, check, evaluate, score and log one batch of candidates, then tell the proposer."""
         st = self.state
-        parents = [Spec.from_dict(d) for d in st["current"]]
-        proposals = self.proposer.propose_batch(parents, self.rng)
+        candidates = self._ask()
         children: list[tuple[Spec | None, str | None]] = []
-        for parent, prop in zip(parents, proposals, strict=True):
-            child, reason = None, None
-            try:
-                child = replay(parent, prop.actions)
-                self.space.check(child)
-                validate(child)
-            except ValueError as exc:
-                reason = f"invalid architecture: {exc}"
+        for cand in candidates:
+            child, reason = cand.spec, cand.reason
+            if child is None:
+                reason = reason or "invalid architecture: the proposer gave no spec"
+            elif reason is None:
+                try:
+                    self.space.check(child)
+                    validate(child)
+                except ValueError as exc:
+                    reason = f"invalid architecture: {exc}"
             children.append((child, reason))
+        self.measured = {}
         batch = (
             {}
             if isinstance(self.executor, LocalExecutor)
             else self._evaluate_batch(children, st["next_child_id"])
         )
-        history, current = [], list(st["current"])
-        for n, (parent, prop, (child, reason)) in enumerate(zip(parents, proposals, children, strict=True)):
-            rec = self._child(n, parent, prop, child, reason, batch)
+        records = []
+        for n, (cand, (child, reason)) in enumerate(zip(candidates, children, strict=True)):
+            rec = self._child(n, cand, child, reason, batch)
+            records.append(rec)
             self.records.append(rec)
             self._write(rec)
             if not rec["failed"] and not rec["cached"]:
                 self.cache.setdefault(rec["spec_key"], rec)
-            history.append(
-                {
-                    "trajectory": n,
-                    "parent": st["current"][n],
-                    "decisions": prop.decisions,
-                    "reward": rec["reward"],
-                }
-            )
-            if not rec["failed"]:
-                current[n] = rec["spec"]
             self.bar.update(1)
         self._postfix()
-        if st["episode"] == 0 and st["step"] == 0:
-            self._check_first_step(self.records[-len(children) :])
-        st["history"] = [*st["history"], history]
-        st["current"] = current
-        st["step"] += 1
+        if st["batches"] == 0:
+            self._check_first_step(records)
+        for record in self.proposer.tell(candidates, records) or []:
+            self.policy_log.append(finite_or_none(record))
+            st["policy_records"] += 1
+        st["batches"] += 1
+
+    def _metrics(self, child: Spec) -> dict[str, Any]:
+        """rena_lib.metrics of a child (measured once per batch), before any training."""
+        key = child.key()
+        if key not in self.measured:
+            cfg = self.config
+            self.measured[key] = dict(measure(child, cfg.metrics_batch_size, cfg.metrics_convention))
+        return self.measured[key]
+
+    def _beyond_bound(self, metrics: dict[str, Any]) -> str | None:
+        """The reason not to train a child whose metrics are beyond a bound by config.skip_beyond_bound."""
+        factor = self.config.skip_beyond_bound
+        if factor is None:
+            return None
+        for c in self.constraints:
+            v = metrics.get(c.metric)
+            if v is None:
+                continue  # measured by the evaluator, not before training
+            limit = c.bound * factor if c.direction == "<" else c.bound / factor
+            if (c.direction == "<" and v > limit) or (c.direction == ">" and v < limit):
+                return (
+                    f"{SKIPPED} {c.metric} = {v:g} is beyond {factor:g} x the bound of '{c}' (limit {limit:g}, "
+                    "skip_beyond_bound); the child was not trained"
+                )
+        return None
 
     def _evaluate_batch(self, children, first_id: int) -> dict[str, EvalResult]:
         """Evaluate every new, valid, unique child of a step at once (executors that run in parallel)."""
@@ -326,7 +355,7 @@ class _Search:
             orphan = self.orphans.get(first_id + i)
             if reason is None and (orphan is None or orphan["spec_key"] != child.key()):
                 key = child.key()
-                if key not in self.cache:
+                if key not in self.cache and self._beyond_bound(self._metrics(child)) is None:
                     todo.setdefault(key, child)
         if not todo:
             return {}
@@ -344,7 +373,9 @@ class _Search:
 
     def _check_first_step(self, records: list[dict[str, Any]]) -> None:
         """Stop a search whose first step failed entirely for one reason: the evaluator's or the data's fault."""
-        evaluated = [r for r in records if not (r["reason"] or "").startswith("invalid architecture")]
+        evaluated = [
+            r for r in records if not (r["reason"] or "").startswith(("invalid architecture", SKIPPED))
+        ]
         reasons = {r["reason"] for r in evaluated}
         if (
             not all(r["failed"] for r in records)
@@ -360,26 +391,31 @@ class _Search:
             "checkpoint. Fix the cause and run the search again."
         )
 
-    def _child(self, n, parent: Spec, prop, child: Spec | None, reason: str | None, batch) -> dict[str, Any]:
-        st = self.state
+    def _child(
+        self, n: int, cand: Candidate, child: Spec | None, reason: str | None, batch
+    ) -> dict[str, Any]:
+        st, cfg = self.state, self.config
         cid = st["next_child_id"]
         st["next_child_id"] += 1
         key = None if child is None else child.key()
+        parent_key = None if cand.parent is None else cand.parent.key()
         orphan = self.orphans.pop(cid, None)
-        if orphan is not None and orphan["spec_key"] == key and orphan["parent_key"] == parent.key():
+        if orphan is not None and orphan["spec_key"] == key and orphan["parent_key"] == parent_key:
             return orphan  # logged before a kill: the same child, not evaluated again
+        b = st["batches"]
         rec: dict[str, Any] = {
             "child_id": cid,
-            "episode": st["episode"],
-            "step": st["step"],
-            "trajectory": n,
-            "proposer": self.config.proposer,
+            "episode": b // cfg.episode_size if cand.episode is None else cand.episode,
+            "step": b % cfg.episode_size if cand.step is None else cand.step,
+            "trajectory": n if cand.trajectory is None else cand.trajectory,
+            "proposer": cfg.proposer,
             "spec": None if child is None else child.to_dict(),
             "notation": _notation(child),
             "spec_key": key,
-            "parent_key": parent.key(),
-            "actions": prop.actions,
-            "log_prob": prop.log_prob,
+            "parent_key": parent_key,
+            "actions": cand.actions,
+            "log_prob": cand.log_prob,
+            "proposal": dict(cand.info or {}),
         }
         if reason is not None:
             rec.update(_metric_columns(None))
@@ -390,9 +426,13 @@ class _Search:
             rec.update({k: hit[k] for k in hit if k not in rec and k not in ("cached", "wall_time")})
             rec.update(cached=True, wall_time=0.0)
             return rec
-        result = batch.get(key) or self._evaluate([child])[0]
-        metrics = dict(measure(child, self.config.metrics_batch_size, self.config.metrics_convention))
+        metrics = self._metrics(child)  # before training: a child far beyond a bound is not trained
         rec.update(_metric_columns(metrics))
+        skipped = self._beyond_bound(metrics)
+        if skipped is not None:
+            rec.update(_failed(skipped))
+            return rec
+        result = batch.get(key) or self._evaluate([child])[0]
         rec.update(self._score(result, metrics))
         rec.update(cached=False, wall_time=float(result.wall_time))
         return rec
@@ -434,27 +474,6 @@ class _Search:
             "epochs": result.epochs,
             "extras": extras,
         }
-
-    def _next_episode(self) -> None:
-        cfg, st = self.config, self.state
-        if cfg.restarts:
-            pool = [self.baseline.to_dict()]
-        else:
-            ranked = sorted(
-                (r for r in self.records if r["episode"] == st["episode"] and not r["failed"]),
-                key=lambda r: (-r["reward"], r["child_id"]),
-            )
-            pool, seen = [], set()
-            for r in ranked:
-                if r["spec_key"] not in seen and len(pool) < cfg.k:
-                    seen.add(r["spec_key"])
-                    pool.append(r["spec"])
-            pool = pool or st["pool"]
-        st["pool"] = pool
-        st["current"] = [copy.deepcopy(pool[n % len(pool)]) for n in range(cfg.batch_size)]
-        st["history"] = []
-        st["episode"] += 1
-        st["step"] = 0
 
 
 def _notation(spec: Spec | None) -> str | None:

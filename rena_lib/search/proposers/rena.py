@@ -1,73 +1,28 @@
-"""The two proposers behind one search loop: RENA (policy network + REINFORCE) and random search.
-
-A proposer turns a trajectory's current network into a step (:class:`rena_lib.actions.Proposal`), learns
-at the end of an episode (``update``) and saves / restores its state for checkpoints (``state`` returns
-a JSON-able dict and named numpy arrays; ``load_state`` takes them back).
-"""
+"""RENA: the policy network of Fig. 1 proposes each step, REINFORCE (Adam) learns after every episode."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from rena_lib.actions import Proposal, UniformChooser
+from rena_lib.actions import Proposal
 from rena_lib.arch.spec import Spec
 from rena_lib.search.config import SearchConfig
+from rena_lib.search.proposers.trajectory import TrajectoryProposer
 from rena_lib.search.reinforce import StepBaseline, reinforce_loss, returns_to_go
 
-__all__ = ["Proposer", "RandomProposer", "RenaProposer", "make_proposer"]
+__all__ = ["MissingGradientError", "RenaProposer"]
 
 
-class Proposer(Protocol):
-    """What the search loop needs from a proposer."""
-
-    name: str
-
-    def propose_batch(self, specs: list[Spec], rng: np.random.Generator) -> list[Proposal]:
-        """One step for each network (the N trajectories of a search step)."""
-        ...
-
-    def update(self, episode: int, history: list[list[dict[str, Any]]]) -> dict[str, Any] | None:
-        """Learn from an episode: history[t][n] = {"parent", "decisions", "reward"}; a log record or None."""
-        ...
-
-    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """(JSON-able state, named arrays) for a checkpoint."""
-        ...
-
-    def load_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        """Restore what state() returned."""
-        ...
+class MissingGradientError(RuntimeError):
+    """A policy variable got no gradient from the REINFORCE loss (it is not connected to the loss)."""
 
 
-class RandomProposer:
-    """Random search (footnote 4): uniform insert / keep / remove and uniform hyperparameters."""
-
-    name = "random"
-
-    def __init__(self, config: SearchConfig):
-        self.space = config.search_space()
-
-    def propose_batch(self, specs: list[Spec], rng: np.random.Generator) -> list[Proposal]:
-        """A uniformly random step for each network."""
-        return [UniformChooser(rng).propose(self.space, spec) for spec in specs]
-
-    def update(self, episode: int, history: list[list[dict[str, Any]]]) -> None:
-        """Random search does not learn."""
-        return None
-
-    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """Nothing to save."""
-        return {}, {}
-
-    def load_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        """Nothing to restore."""
-
-
-class RenaProposer:
-    """The policy network of Fig. 1, trained with REINFORCE (Adam) at the end of every episode."""
+class RenaProposer(TrajectoryProposer):
+    """The policy network of Fig. 1 on the trajectories of Fig. 3, trained with REINFORCE at the end of
+    every episode (Eq. 1-2, rena_lib.search.reinforce). No options (its settings are SearchConfig fields)."""
 
     name = "rena"
 
@@ -76,7 +31,7 @@ class RenaProposer:
 
         from rena_lib.policy import PolicyNetwork
 
-        self.config = config
+        super().__init__(config)
         self.policy = PolicyNetwork(
             config.space,
             config.max_layers,
@@ -87,22 +42,24 @@ class RenaProposer:
         )
         self.optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
         self.optimizer.build(self.policy.trainable_variables)
-        self.baseline = StepBaseline(config.baseline_decay)
+        self.reinforce_baseline = StepBaseline(config.baseline_decay)
         self.updates = 0
 
     def propose_batch(self, specs: list[Spec], rng: np.random.Generator) -> list[Proposal]:
         """Sample a step for each network from the policy (one batched pass)."""
         return self.policy.propose_batch(specs, rng)
 
-    def update(self, episode: int, history: list[list[dict[str, Any]]]) -> dict[str, Any]:
-        """REINFORCE on returns-to-go minus the step baseline (Eq. 1-2); returns the policy log record."""
+    def learn(self, episode: int, history: list[list[dict[str, Any]]]) -> dict[str, Any]:
+        """REINFORCE on returns-to-go minus the step baseline (Eq. 1-2); returns the policy log record.
+
+        A policy variable without a gradient is a MissingGradientError naming it (never a zero update)."""
         import tensorflow as tf
 
         t0 = time.perf_counter()
         T, N = len(history), len(history[0])
         rewards = np.array([[history[t][n]["reward"] for t in range(T)] for n in range(N)])
         returns = returns_to_go(rewards)
-        b = self.baseline.update(returns)
+        b = self.reinforce_baseline.update(returns)
         adv = returns - b[None, :]
         steps = [
             (Spec.from_dict(history[t][n]["parent"]), history[t][n]["decisions"])
@@ -117,10 +74,17 @@ class RenaProposer:
                 loss, entropies = reinforce_loss(self.policy, steps, flat_adv, N, self.config.entropy_weight)
             if not entropy:  # the entropies of the policy that proposed this episode
                 entropy = {k: float(tf.reduce_mean(v).numpy()) for k, v in entropies.items()}
-            grads = [
-                tf.convert_to_tensor(g) if g is not None else tf.zeros_like(v)
-                for g, v in zip(tape.gradient(loss, variables), variables, strict=True)
+            grads = tape.gradient(loss, variables)
+            missing = [
+                getattr(v, "path", None) or v.name for g, v in zip(grads, variables, strict=True) if g is None
             ]
+            if missing:
+                raise MissingGradientError(
+                    f"the REINFORCE loss has no gradient for policy variable(s) {missing}: they do not take "
+                    "part in the loss (a head or layer the decisions never reach, or a computation outside "
+                    "the GradientTape); fix the policy instead of updating them with zeros"
+                )
+            grads = [tf.convert_to_tensor(g) for g in grads]
             norms.append(float(tf.linalg.global_norm(grads).numpy()))
             losses.append(float(loss.numpy()))
             self.optimizer.apply_gradients(zip(grads, variables, strict=True))
@@ -140,13 +104,13 @@ class RenaProposer:
             "wall_time": time.perf_counter() - t0,
         }
 
-    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def extra_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Updates count and baseline (JSON); policy weights and Adam variables (arrays)."""
         arrays = {f"w{i:03d}": w for i, w in enumerate(self.policy.get_weights())}
         arrays.update({f"o{i:03d}": np.asarray(v) for i, v in enumerate(self.optimizer.variables)})
-        return {"updates": self.updates, "baseline": self.baseline.to_dict()}, arrays
+        return {"updates": self.updates, "baseline": self.reinforce_baseline.to_dict()}, arrays
 
-    def load_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    def load_extra_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Restore weights, optimizer variables, baseline and updates count."""
         weights = [arrays[k] for k in sorted(k for k in arrays if k.startswith("w"))]
         self.policy.set_weights(weights)
@@ -157,14 +121,5 @@ class RenaProposer:
             )
         for var, value in zip(self.optimizer.variables, opt, strict=True):
             var.assign(value)
-        self.baseline = StepBaseline.from_dict(state["baseline"])
+        self.reinforce_baseline = StepBaseline.from_dict(state["baseline"])
         self.updates = int(state["updates"])
-
-
-def make_proposer(config: SearchConfig) -> Proposer:
-    """The proposer named by config.proposer ("rena" or "random")."""
-    if config.proposer == "rena":
-        return RenaProposer(config)
-    if config.proposer == "random":
-        return RandomProposer(config)
-    raise ValueError(f"unknown proposer {config.proposer!r}; choose 'rena' or 'random'")
