@@ -1,0 +1,139 @@
+"""Fig. 4b on real data: KWS searches whose every child is trained for real at the search budget; resumable.
+
+    RENA_DATA_DIR=/path/to/data python scripts/real_search.py                       # every strategy, seeds 0 1
+    RENA_DATA_DIR=/path/to/data python scripts/real_search.py --strategies random --seeds 0
+    python scripts/real_search.py --report                                          # summary.json only
+
+The setting of Fig. 4b (section 5.2.1): the KWS layer space (Table 4), the FC (1,12) baseline, the
+constraints params < 0.1M and intensity > 10, episodes of 5 steps x 10 trajectories, top-10. Each search
+writes results/cpu/real_searches/<strategy>-seed<k>/ (config.json, log.jsonl, checkpoint/) through
+rena_lib.search.run_search, checkpointed after every batch: a killed run resumes where it stopped and
+repeats no training. Searches run one after the other, seed 0 of every strategy first. The children are
+trained by KwsEvaluator at the search budget (scripts/collect_real_trainings.py: 10 epochs of the cpu
+recipe), on the shared subset's canonical split (split_salt "rena").
+
+Strategies (STRATEGIES): RENA at the paper's settings; random search (footnote 4); regularized evolution
+with a population and tournament scaled to a few hundred children (Real et al.'s 100 / 25 are for
+budgets of thousands: here 20 / 5, so that 90% of the budget is evolved rather than initial samples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from collect_real_trainings import search_budget  # noqa: E402
+
+from benchmarks.common import header  # noqa: E402
+
+OUT = ROOT / "results" / "cpu" / "real_searches"
+CONSTRAINTS = ["params < 0.1M", "intensity > 10"]
+
+#: name -> SearchConfig overrides on SearchConfig.paper("kws")
+STRATEGIES: dict[str, dict] = {
+    "rena": {"proposer": "rena"},
+    "random": {"proposer": "random"},
+    "evolution": {"proposer": "evolution", "proposer_options": {"population": 20, "sample": 5}},
+}
+
+
+def config(strategy: str, seed: int, children: int):
+    """The SearchConfig of one real search: Fig. 4b's setting, `children` children."""
+    from rena_lib.search import SearchConfig
+
+    base = SearchConfig.paper("kws", constraints=CONSTRAINTS)
+    per_episode = base.episode_size * base.batch_size
+    if children % per_episode:
+        raise ValueError(f"--children must be a multiple of {per_episode} (one episode), got {children}")
+    return SearchConfig.paper(
+        "kws", constraints=CONSTRAINTS, seed=seed, episodes=children // per_episode, **STRATEGIES[strategy]
+    )
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run (resuming) every requested search in turn."""
+    from rena_lib.search import run_search
+    from rena_lib.training import KwsEvaluator
+
+    ev = KwsEvaluator(search_budget(0), split_salt="rena", with_test=True).prepare()
+    for seed in args.seeds:
+        for strategy in args.strategies:
+            directory = args.out / f"{strategy}-seed{seed}"
+            cfg = config(strategy, seed, args.children)
+            t0 = time.time()
+            log = run_search(cfg, ev, directory, resume=(directory / "config.json").exists(), progress=False)
+            print(f"{directory.name}: {len(log)} children, {time.time() - t0:.0f} s this run", flush=True)
+            report(args)
+
+
+def summarize_log(records: list[dict]) -> dict:
+    """What one search found: children, trained, failed, feasible, best feasible reward and accuracy, when."""
+    ok = [r for r in records if not r["failed"]]
+    feasible = [r for r in ok if r["feasible"]]
+    best = max(feasible, key=lambda r: r["reward"], default=None)
+    return {
+        "children": len(records),
+        "trained": sum(1 for r in ok if not r["cached"]),
+        "failed": len(records) - len(ok),
+        "feasible": len(feasible),
+        "first_feasible_child": min((r["child_id"] for r in feasible), default=None),
+        "best_feasible_reward": None if best is None else round(best["reward"], 4),
+        "best_feasible_val_accuracy": None if best is None else round(best["performance"], 4),
+        "best_feasible_test_accuracy": None if best is None else best.get("test_accuracy"),
+        "best_feasible": None if best is None else best["notation"],
+        "best_val_accuracy": round(max((r["performance"] for r in ok), default=0.0), 4),
+        "training_hours": round(sum(r["wall_time"] for r in records) / 3600, 3),
+    }
+
+
+def report(args: argparse.Namespace) -> None:
+    """Write summary.json over every search directory under --out."""
+    from rena_lib.search import SearchLog
+
+    searches = {}
+    for directory in sorted(p for p in args.out.iterdir() if (p / "config.json").exists()):
+        log = SearchLog(directory)
+        done = json.loads((directory / "config.json").read_text())
+        total = done["episodes"] * done["episode_size"] * done["batch_size"]
+        searches[directory.name] = {"planned_children": total, **summarize_log(log.records)}
+    summary = {
+        **header("real_search", __file__),
+        "setting": "Fig. 4b: KWS layer space, FC (1,12) baseline, " + " and ".join(CONSTRAINTS) + ", 5 x 10, top-10",
+        "budget": search_budget(0).to_dict() | {"seed": "per child: 0"},
+        "data": {"dataset": "speech_commands", "split_salt": "rena",
+                 "data_dir": "RENA_DATA_DIR" if os.environ.get("RENA_DATA_DIR") else "keras download"},
+        "strategies": STRATEGIES,
+        "searches": searches,
+    }  # fmt: skip
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    for name, s in searches.items():
+        print(name, {k: s[k] for k in ("children", "planned_children", "feasible", "best_feasible_reward")})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Search (resuming) and report."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--strategies", nargs="+", choices=sorted(STRATEGIES), default=list(STRATEGIES))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--children", type=int, default=200, help="children per search (a multiple of 50)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--report", action="store_true", help="only rewrite summary.json")
+    args = ap.parse_args(argv)
+    config(args.strategies[0], 0, args.children)  # a bad --children fails here, before anything runs
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        run(args)
+    report(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
