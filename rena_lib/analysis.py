@@ -24,6 +24,7 @@ __all__ = [
     "load_log",
     "load_policy_log",
     "log_records",
+    "plain_value",
     "saved_label",
     "saved_provenance",
     "saved_score",
@@ -123,10 +124,10 @@ def load_policy_log(log: Any) -> pd.DataFrame | None:
 def log_records(log: Any) -> list[dict[str, Any]]:
     """The children of a search log (anything load_log reads) as plain dicts: numpy scalars as Python
     numbers, NaN as None."""
-    return [{k: _plain(v) for k, v in r.items()} for r in load_log(log).to_dict("records")]
+    return [{k: plain_value(v) for k, v in r.items()} for r in load_log(log).to_dict("records")]
 
 
-def _plain(v: Any) -> Any:
+def plain_value(v: Any) -> Any:
     """A numpy scalar as a Python number and a NaN as None (other values as they are)."""
     if isinstance(v, np.generic):
         v = v.item()
