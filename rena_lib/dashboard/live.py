@@ -152,7 +152,7 @@ class LiveDashboard:
 
     def finish(
         self, name: str = "dashboard", *, scale: str = "smoke", directory: str | os.PathLike | None = None
-    ):
+    ) -> list[Path]:
         """Draw one last time and save the figures (figures/<name>_<kind>_<scale>.png); returns the paths."""
         self.update(force=True)
         return save_figures(self.figures, name, scale=scale, directory=directory)
