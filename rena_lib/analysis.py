@@ -1,15 +1,20 @@
-"""Reading saved results back: the provenance a notebook saved beside its results, and two checks on a
-batch of search logs that say when a result is less than it looks (a constraint that never binds,
-searches that share their first children)."""
+"""Reading saved results back: a search log in any form (directory, log.jsonl, SearchLog, DataFrame,
+records) as a DataFrame, records or its config; the provenance a notebook saved beside its results; and
+two checks on a batch of search logs that say when a result is less than it looks (a constraint that
+never binds, searches that share their first children).
+
+Files are read by rena_lib.search.log.SearchLog; dashboards, exports and latency tables read logs here."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rena_lib.search import SearchLog
@@ -18,9 +23,12 @@ __all__ = [
     "constraint_binds",
     "load_log",
     "load_policy_log",
+    "log_records",
+    "plain_value",
     "saved_label",
     "saved_provenance",
     "saved_score",
+    "search_config",
     "shared_prefix",
 ]
 
@@ -80,12 +88,9 @@ def shared_prefix(logs: Mapping[str, SearchLog]) -> int:
     return n
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of a JSON-lines file; a torn last line (a search still writing it) is ignored, a corrupt
-    line before it is a LogError naming the file and the line."""
-    from rena_lib.search.log import read_jsonl
-
-    return read_jsonl(path)[0]
+def _log_source(log: Any) -> Path | None:
+    """The search directory or log file a str / PathLike names (None for anything else)."""
+    return Path(log) if isinstance(log, str | os.PathLike) else None
 
 
 def load_log(log: Any) -> pd.DataFrame:
@@ -94,12 +99,8 @@ def load_log(log: Any) -> pd.DataFrame:
         return log
     if hasattr(log, "to_dataframe"):
         return log.to_dataframe()
-    if isinstance(log, str | os.PathLike):
-        path = Path(log)
-        path = path / "log.jsonl" if path.is_dir() else path
-        if not path.exists():
-            raise FileNotFoundError(f"no search log at {path}")
-        return pd.DataFrame(_read_jsonl(path))
+    if (path := _log_source(log)) is not None:
+        return pd.DataFrame(SearchLog.read_records(path))
     if isinstance(log, list | tuple):
         return pd.DataFrame(list(log))
     raise TypeError(f"cannot read a search log from {type(log).__name__}")
@@ -111,11 +112,36 @@ def load_policy_log(log: Any) -> pd.DataFrame | None:
         return log
     if hasattr(log, "policy_dataframe"):
         return log.policy_dataframe()
-    if isinstance(log, str | os.PathLike):
-        path = Path(log)
-        path = path / "policy_log.jsonl" if path.is_dir() else path
-        records = _read_jsonl(path)
-        return pd.DataFrame(records) if records else None
-    if isinstance(log, list | tuple):
-        return pd.DataFrame(list(log)) if log else None
-    return None
+    if (path := _log_source(log)) is not None:
+        records = SearchLog.read_records(path, policy=True)
+    elif isinstance(log, list | tuple):
+        records = list(log)
+    else:
+        return None
+    return pd.DataFrame(records) if records else None
+
+
+def log_records(log: Any) -> list[dict[str, Any]]:
+    """The children of a search log (anything load_log reads) as plain dicts: numpy scalars as Python
+    numbers, NaN as None."""
+    return [{k: plain_value(v) for k, v in r.items()} for r in load_log(log).to_dict("records")]
+
+
+def plain_value(v: Any) -> Any:
+    """A numpy scalar as a Python number and a NaN as None (other values as they are)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def search_config(log: Any) -> dict[str, Any]:
+    """The search config of a SearchLog or a search directory (its config.json) as a dict; {} if none."""
+    config = getattr(log, "config", None)
+    if config is not None:
+        return config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    path = _log_source(log)
+    if path is not None and path.is_dir() and (path / "config.json").exists():
+        return json.loads((path / "config.json").read_text())
+    return {}

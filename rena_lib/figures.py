@@ -166,7 +166,7 @@ def intensity_scatter(table: pd.DataFrame, rho: float, label: str) -> Figure:
     return fig
 
 
-def penalty_curves(label: str, ps=(0.5, 0.7, 0.9, 0.99)) -> Figure:
+def penalty_curves(label: str, ps: Sequence[float] = (0.5, 0.7, 0.9, 0.99)) -> Figure:
     """The Eq. 3 reward factor vs U/C for a "<" and a ">" constraint, one line per base penalty p."""
     from rena_lib import reward
 

@@ -19,11 +19,14 @@ import statistics
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rena_lib.evaluation import EvalResult, Evaluator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Latency",
@@ -188,13 +191,6 @@ class WithLatency:
         return result
 
 
-def _children(log: Any):
-    """A DataFrame of the log's children (DataFrame, SearchLog, directory or records)."""
-    from rena_lib.analysis import load_log
-
-    return load_log(log)
-
-
 def latency_table(
     log: Any,
     *,
@@ -203,16 +199,17 @@ def latency_table(
     runs: int = 20,
     max_children: int | None = None,
     progress: bool = False,
-):
+) -> pd.DataFrame:
     """One row per distinct built child of a log: params, flops, intensity and measured latency_ms.
 
     Children already carrying a latency_ms in the log are not re-measured. Failed children are skipped.
     """
     import pandas as pd
 
+    from rena_lib.analysis import load_log
     from rena_lib.arch import Spec
 
-    df = _children(log)
+    df = load_log(log)
     if "failed" in df:
         df = df[~df["failed"].fillna(False).astype(bool)]
     df = df.drop_duplicates("spec_key") if "spec_key" in df else df
@@ -239,7 +236,7 @@ def latency_table(
 
 def rank_correlation(
     table: Any, predictors: Iterable[str] = ("flops", "intensity", "params"), target: str = "latency_ms"
-):
+) -> pd.DataFrame:
     """Spearman rank correlation (rho, p-value, n) of each predictor with the target, one row each."""
     import pandas as pd
     from scipy.stats import spearmanr

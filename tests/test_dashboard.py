@@ -241,7 +241,7 @@ def test_live_dashboard_in_a_notebook_updates_one_display_per_figure(logs, monke
         return Handle()
 
     monkeypatch.setattr(IPython.display, "display", fake_display)
-    monkeypatch.setattr(dashboard, "_png", lambda fig, dpi: b"\x89PNG")  # rendering is tested elsewhere
+    monkeypatch.setattr(dashboard.live, "_png", lambda fig, dpi: b"\x89PNG")  # rendering is tested elsewhere
     live = dashboard.LiveDashboard(logs[0], min_interval=0.0, display=True, dpi=30)
     for _ in range(2):
         live.update()

@@ -1,7 +1,8 @@
 """CIFAR-10 and Speech Commands: loading (local folder, $RENA_DATA_DIR or Keras download) and tf.data pipelines.
 
-Modules: paths (where data comes from, errors), cifar10, speech_commands (layout, split, index,
-pipelines), audio (wav decoding, MFCCs, augmentation). TensorFlow is imported only when data is used.
+Modules: paths (where data comes from, errors), cifar10, speech_commands (a package: layout, splits,
+index, features, bank, dataset), audio (wav decoding, MFCCs, augmentation). TensorFlow is imported only
+when data is used.
 """
 
 from rena_lib.data.audio import MfccConfig

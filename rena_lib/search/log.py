@@ -199,10 +199,7 @@ class SearchLog:
 
     def best(self, feasible_only: bool = True) -> dict[str, Any] | None:
         """The record with the highest reward (earliest on ties), among feasible children by default."""
-        pool = self.feasible() if feasible_only else [r for r in self.records if not r["failed"]]
-        if not pool:
-            return None
-        return max(pool, key=lambda r: (r["reward"], -r["child_id"]))
+        return self.best_of(self.records, feasible_only)
 
     def summary(self, window: int = 100) -> dict[str, Any]:
         """Feasibility at a glance: share feasible in the last `window` children, children searched until
@@ -230,18 +227,75 @@ class SearchLog:
 
     def history(self, child_id: int) -> list[dict[str, Any]]:
         """The action dicts that turn the search's baseline into this child (for actions.replay)."""
-        by_key: dict[str, dict[str, Any]] = {}
-        for r in self.records:
-            if not r["failed"]:
-                by_key.setdefault(r["spec_key"], r)
         rec = next((r for r in self.records if r["child_id"] == child_id), None)
         if rec is None:
             raise ValueError(f"no child {child_id} in the log")
-        chain, seen = [rec], set()
-        while chain[-1]["parent_key"] in by_key and chain[-1]["parent_key"] not in seen:
-            seen.add(chain[-1]["parent_key"])
-            parent = by_key[chain[-1]["parent_key"]]
-            if parent["child_id"] >= chain[-1]["child_id"]:
-                break
-            chain.append(parent)
-        return [a for r in reversed(chain) for a in r["actions"]]
+        return [a for r in self.lineage(self.records, rec) for a in r["actions"]]
+
+    # one best-child rule, one lineage and one quiet file reader, for SearchLog records and bare ones alike
+    @staticmethod
+    def ranked(records: list[dict[str, Any]], feasible_only: bool = False) -> list[dict[str, Any]]:
+        """Non-failed records (feasible ones only, if asked), best first: higher reward, earlier child on ties.
+
+        This is the best-child rule (a missing reward ranks last); best() is its first record.
+        """
+        pool = [r for r in records if not r.get("failed")]
+        if feasible_only:
+            pool = [r for r in pool if r.get("feasible")]
+
+        def reward(r: dict[str, Any]) -> float:
+            v = r.get("reward")
+            return -math.inf if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+        return sorted(pool, key=lambda r: (-reward(r), r["child_id"]))
+
+    @staticmethod
+    def best_of(records: list[dict[str, Any]], feasible_only: bool = True) -> dict[str, Any] | None:
+        """The best record by the best-child rule (see ranked), among feasible ones by default; None if none."""
+        ranked = SearchLog.ranked(records, feasible_only)
+        return ranked[0] if ranked else None
+
+    @staticmethod
+    def lineage(records: list[dict[str, Any]], child: dict[str, Any]) -> list[dict[str, Any]]:
+        """The records from the baseline's first edit down to `child` (oldest first), along parent_key.
+
+        A record's parent is an earlier record whose spec_key is its parent_key: the same trajectory's
+        previous step where the log has it, else the earliest such record. The chain ends at a parent_key
+        no earlier record has (the baseline's key).
+        """
+        by_key: dict[Any, list[dict[str, Any]]] = {}
+        for r in records:
+            by_key.setdefault(r.get("spec_key"), []).append(r)
+        chain = [child]
+        while True:
+            rec = chain[-1]
+            cands = [r for r in by_key.get(rec.get("parent_key"), []) if r["child_id"] < rec["child_id"]]
+            if not cands:
+                return chain[::-1]
+            same = [
+                r
+                for r in cands
+                if (r.get("episode"), r.get("trajectory"), r.get("proposer"))
+                == (rec.get("episode"), rec.get("trajectory"), rec.get("proposer"))
+                and r.get("step") is not None
+                and rec.get("step") is not None
+                and r["step"] == rec["step"] - 1
+            ]
+            chain.append(
+                max(same, key=lambda r: r["child_id"]) if same else min(cands, key=lambda r: r["child_id"])
+            )
+
+    @staticmethod
+    def read_records(path: str | Path, policy: bool = False) -> list[dict[str, Any]]:
+        """The child records (or policy updates) of a search directory or of its log file, config not read.
+
+        For views of a log as it is being written: a torn last line is dropped without a warning, and the
+        directory's config.json need not be a SearchConfig. A missing child log is a FileNotFoundError; a
+        missing policy log has no records.
+        """
+        name, key = ("policy_log.jsonl", "episode") if policy else ("log.jsonl", "child_id")
+        path = Path(path)
+        path = path / name if path.is_dir() else path
+        if not policy and not path.exists():
+            raise FileNotFoundError(f"no search log at {path}")
+        return read_jsonl(path, key)[0]
