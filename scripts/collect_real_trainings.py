@@ -12,7 +12,7 @@ the surrogate of issue 15 is fitted on. Two sources feed it here (real-data sear
   baseline in the KWS layer space (Table 4), walk w drawn from the seed (--seed, w), so the walks are the
   same on every machine and a killed run resumes at the first child not in the table. Invalid children
   are skipped (they are not trainings); a spec already in the table is trained once only.
-The search budget (SEARCH_EPOCHS of the cpu budget's recipe: batch 64, all training clips, the bank of
+The search budget (Budget.search: 10 of the cpu budget's 30 epochs, same recipe: batch 64, all training clips, the bank of
 Appendix B augmentation) is a reduced-fidelity budget, as NAS searches use.
 """
 
@@ -30,16 +30,14 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import header  # noqa: E402
 
-#: epochs per child at the search budget (the cpu budget trains 30)
-SEARCH_EPOCHS = 10
 OUT = ROOT / "results" / "cpu" / "real_trainings"
 
 
 def search_budget(seed: int = 0):
-    """The reduced-fidelity budget of the real-data searches: the cpu recipe for SEARCH_EPOCHS epochs."""
+    """The reduced-fidelity budget of the real-data searches (Budget.search: 10 epochs of the cpu recipe)."""
     from rena_lib.training import Budget
 
-    return Budget.cpu("kws").replace(epochs=SEARCH_EPOCHS, seed=seed)
+    return Budget.search("kws").replace(seed=seed)
 
 
 def table2_specs() -> list[tuple[str, object]]:

@@ -193,3 +193,10 @@ def test_no_graphs_survive_a_child(kws_eval):
     for _ in range(3):
         assert not ev.evaluate_model(dense_kws).failed
     assert graphs_alive() <= first  # Keras/TF would otherwise keep every child's train step (~6 MB each)
+
+
+def test_search_budget_is_the_cpu_recipe_at_a_third_of_its_epochs():
+    search, cpu = Budget.search("kws"), Budget.cpu("kws")
+    assert search == cpu.replace(epochs=10) and cpu.epochs == 30
+    with pytest.raises(ValueError, match="no search budget for cifar10"):
+        Budget.search("cifar10")

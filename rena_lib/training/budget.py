@@ -13,6 +13,8 @@ TASKS = ("cifar10", "kws")
 KWS_PAPER_STEPS = 30_000
 # The `cpu` budgets (measured on 2 cores, README "Budgets"): KWS children of the whole training set.
 CPU_KWS_EPOCHS, CPU_CIFAR_EPOCHS = 30, 20
+#: epochs of a KWS child in the real-data searches (the cpu recipe at a third of its epochs)
+SEARCH_KWS_EPOCHS = 10
 
 
 def _check_task(task: str) -> str:
@@ -73,6 +75,15 @@ class Budget:
         if _check_task(task) == "cifar10":
             return cls(task, epochs=CPU_CIFAR_EPOCHS, batch_size=128)
         return cls(task, epochs=CPU_KWS_EPOCHS, batch_size=64)
+
+    @classmethod
+    def search(cls, task: str) -> Budget:
+        """The reduced-fidelity budget of real-data searches: the cpu recipe at a third of its KWS epochs."""
+        if _check_task(task) == "cifar10":
+            raise ValueError(
+                "no search budget for cifar10 yet (its cpu budget is not validated); use smoke or cpu"
+            )
+        return cls(task, epochs=SEARCH_KWS_EPOCHS, batch_size=64)
 
     @classmethod
     def paper(cls, task: str) -> Budget:
