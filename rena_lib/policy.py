@@ -16,6 +16,8 @@
   table is a Dense layer with one block of columns per head (action, type, each feature, remove).
 * Masks (``rena_lib.actions.walk``): no insert at MAX_LAYERS, no remove of the only layer, sources only
   of earlier layers. Every weight starts uniform in [-0.1, 0.1] (section 5.1.1), from ``seed``.
+* The three LSTMs are ``keras.layers.LSTMCell`` layers (gates i, f, c, o; sigmoid / tanh); the embedding
+  and Scale LSTMs run in ``keras.layers.RNN`` wrappers, which add no weights.
 
 One code path, :meth:`PolicyNetwork._run`, serves both uses. It drives the decision generators
 (``actions.walk``) of a batch of networks in lockstep, one batched LSTM computation per decision
@@ -44,32 +46,6 @@ __all__ = ["DECISION_KINDS", "PolicyNetwork"]
 DECISION_KINDS = ("scale", "action", "new", "remove")
 
 _NEG = -1e9  # logit of a masked option: exp() underflows to exactly 0 in float32, gradients stay finite
-
-
-@tf.function(reduce_retracing=True)
-def _lstm_sequence(xs, kernel, recurrent, bias):
-    """Outputs (batch, steps, units) of keras.layers.LSTMCell's math over xs (batch, steps, inputs)."""
-    xw = tf.transpose(tf.matmul(xs, kernel) + bias, [1, 0, 2])  # (steps, batch, 4 units)
-    zero = tf.zeros((tf.shape(xs)[0], tf.shape(recurrent)[0]), xs.dtype)
-
-    def step(carry, z_x):
-        h, c = carry
-        return _gates(z_x + tf.matmul(h, recurrent), c)
-
-    hs, _ = tf.scan(step, xw, initializer=(zero, zero))
-    return tf.transpose(hs, [1, 0, 2])
-
-
-def _gates(z, c):
-    """LSTM gates i, f, g, o (sigmoid / tanh) from pre-activations z; returns (h, c)."""
-    i, f, g, o = tf.split(z, 4, axis=-1)
-    c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-    return tf.sigmoid(o) * tf.tanh(c), c
-
-
-def _read(*variables) -> list[tf.Tensor]:
-    """Variables read as tensors (the tape records the reads)."""
-    return [tf.convert_to_tensor(v) for v in variables]
 
 
 def _log_softmax_entropy(logits, mask):
@@ -130,6 +106,14 @@ class PolicyNetwork(keras.Model):
         self.insert_lstm.build((None, embed_units + embed_size))
         self.scale_head.build((None, controller_units))
         self.insert_head.build((None, controller_units))
+        # the LSTMs that read whole sequences run their (already built) cells in keras RNN layers; the
+        # Insert-remove LSTM is stepped one decision at a time (its input is its last pick). Each pass is
+        # compiled once per instance (eager keras ops cost more than the small matmuls they wrap).
+        self.embed_rnn = keras.layers.RNN(self.embed_lstm, return_sequences=True, name="embedding_rnn")
+        self.scale_rnn = keras.layers.RNN(self.scale_lstm, return_sequences=True, name="scale_rnn")
+        self._embed_seq = tf.function(self.embed_rnn, reduce_retracing=True)
+        self._scale_pass = tf.function(self._scale_step, reduce_retracing=True)
+        self._insert_pass = tf.function(self._insert_step, reduce_retracing=True)
         self.built = True
         self.initialize(seed)
 
@@ -188,9 +172,7 @@ class PolicyNetwork(keras.Model):
         layers = tf.reshape(
             tf.math.unsorted_segment_sum(rows, inputs["slots"], B * L), (B, L, self.embed_size)
         )
-        outs = _lstm_sequence(
-            layers, *_read(self.embed_lstm.kernel, self.embed_lstm.recurrent_kernel, self.embed_lstm.bias)
-        )
+        outs = self._embed_seq(layers)
         net = tf.gather_nd(outs, np.stack([np.arange(B), lengths - 1], axis=1))
         return net, outs
 
@@ -252,16 +234,10 @@ class PolicyNetwork(keras.Model):
         h = tf.zeros((len(specs), units))
         c = tf.zeros((len(specs), units))
         prev = np.full(len(specs), self._token[("start", None)], np.int32)
-        kernel, recurrent, bias = _read(
-            self.insert_lstm.kernel, self.insert_lstm.recurrent_kernel, self.insert_lstm.bias
-        )
-        head_k, head_b = _read(self.insert_head.kernel, self.insert_head.bias)
         while pending:
-            x = tf.concat([net, tf.gather(self.embedding.embeddings, prev)], axis=1)
-            h, c = _gates(tf.matmul(x, kernel) + tf.matmul(h, recurrent) + bias, c)
             active = sorted(pending)
             where = [(b, pending[b]) for b in active]
-            logits = tf.matmul(tf.gather(h, active), head_k) + head_b
+            h, c, logits = self._insert_pass(net, tf.constant(prev), h, c, tf.constant(active, tf.int32))
             for (b, choice), k in zip(
                 where, run.decide(picker, where, logits, self._insert_seg), strict=True
             ):
@@ -295,11 +271,17 @@ class PolicyNetwork(keras.Model):
         )
         width = rows.shape[1]
         xs = tf.reshape(tf.scatter_nd(np.array(slot)[:, None], rows, (B * S, width)), (B, S, width))
-        cell = self.scale_lstm
-        hs = _lstm_sequence(xs, *_read(cell.kernel, cell.recurrent_kernel, cell.bias))
-        h = tf.gather(tf.reshape(hs, (B * S, -1)), slot)
-        kernel, bias = _read(self.scale_head.kernel, self.scale_head.bias)
-        return where, tf.matmul(h, kernel) + bias
+        return where, self._scale_pass(xs, tf.constant(slot, tf.int32))
+
+    def _scale_step(self, xs: tf.Tensor, slot: tf.Tensor) -> tf.Tensor:
+        """Scale-lookup logits at the slots (network * S + position) of the Scale-LSTM's outputs over xs."""
+        hs = self.scale_rnn(xs)
+        return self.scale_head(tf.gather(tf.reshape(hs, (-1, self.controller_units)), slot))
+
+    def _insert_step(self, net, prev, h, c, active) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """One Insert-remove LSTM step from the last picks' tokens: (h, c, lookup logits of the active rows)."""
+        h, (_, c) = self.insert_lstm(tf.concat([net, self.embedding(prev)], axis=1), [h, c])
+        return h, c, self.insert_head(tf.gather(h, active))
 
     def _next_token(self, choice: Choice, k: int) -> int:
         """The lookup-table row fed to the Insert-remove LSTM after a decision."""

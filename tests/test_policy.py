@@ -171,25 +171,20 @@ def test_bad_sizes_and_values_are_refused():
         pol.propose(bad, np.random.default_rng(0))
 
 
-def test_lstm_math_is_keras_lstmcell():
+def test_lstms_are_keras_layers_and_every_variable_gets_a_gradient(tiny):
     import keras
 
-    from rena_lib.policy import _gates, _lstm_sequence
-
-    cell = keras.layers.LSTMCell(5)
-    cell.build((None, 3))
-    rng = np.random.default_rng(0)
-    xs = rng.normal(size=(2, 4, 3)).astype("float32")
-    h = c = np.zeros((2, 5), "float32")
-    for t in range(4):
-        ref, (_, c_ref) = cell(xs[:, t], [h, c])
-        h2, c2 = _gates(
-            xs[:, t] @ cell.kernel.numpy() + h @ cell.recurrent_kernel.numpy() + cell.bias.numpy(), c
-        )
-        np.testing.assert_allclose(h2, ref, atol=1e-6)
-        np.testing.assert_allclose(c2, c_ref, atol=1e-6)
-        h, c = ref.numpy(), c_ref.numpy()
-    seq = _lstm_sequence(
-        xs, *[tf.convert_to_tensor(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
-    )
-    np.testing.assert_allclose(seq[:, -1], h, atol=1e-6)
+    for cell in (tiny.embed_lstm, tiny.scale_lstm, tiny.insert_lstm):
+        assert isinstance(cell, keras.layers.LSTMCell)
+    assert tiny.embed_rnn.cell is tiny.embed_lstm and tiny.scale_rnn.cell is tiny.scale_lstm
+    assert all(isinstance(r, keras.layers.RNN) for r in (tiny.embed_rnn, tiny.scale_rnn))
+    assert len(tiny.trainable_variables) == 14  # the RNN wrappers add no weights
+    specs = [kws("FC (1,12)"), kws("GRU (1,16,1) FC (1,12)"), kws("FC (2,12)")] * 4
+    props = tiny.propose_batch(specs, np.random.default_rng(2))
+    steps = [(s, p.decisions) for s, p in zip(specs, props, strict=True)]
+    assert {d["kind"] for p in props for d in p.decisions} >= {"scale", "action"}
+    with tf.GradientTape() as tape:
+        loss, _ = reinforce_loss(tiny, steps, np.linspace(-1, 1, len(steps)), len(steps))
+    grads = tape.gradient(loss, tiny.trainable_variables)
+    missing = [v.path for v, g in zip(tiny.trainable_variables, grads, strict=True) if g is None]
+    assert not missing
