@@ -31,6 +31,8 @@ __all__ = [
     "register_layer_type",
     "register_task",
     "task_names",
+    "unregister_layer_type",
+    "unregister_task",
 ]
 
 SOURCE_FIELDS = ("src1", "src2")
@@ -149,6 +151,18 @@ def register_layer_type(entry: LayerType, *, replace: bool = False) -> LayerType
     for kind in entry.ops:
         _OP_KINDS[kind.name] = kind
     return entry
+
+
+def unregister_layer_type(family: str, name: str) -> None:
+    """Remove a layer type (and the op kinds it brought) from the registry: for tests and notebooks."""
+    entry = _LAYER_TYPES.pop((family, name), None)
+    for kind in entry.ops if entry is not None else ():
+        _OP_KINDS.pop(kind.name, None)
+
+
+def unregister_task(name: str) -> None:
+    """Remove a task from the registry: for tests and notebooks."""
+    _TASKS.pop(name, None)
 
 
 def get_task(task: str | Task) -> Task:
