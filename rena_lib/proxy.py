@@ -9,10 +9,11 @@ the reward of Eq. 3 and the RENA-vs-random comparison can be exercised without t
                 (depth = num_layers, default 1; module search: x stages x repeats of the stacked module)
     accuracy    = chance + (ceiling - chance) * c * (0.55 + 0.45 q) + noise
 
-w[type] (the layer type's registry entry, proxy_weight) says how much a layer type helps on the task (KWS: conv / GRU high, FC low, pooling none;
-CIFAR: convolutions high, pooling and skip connections a little), p0 (the task granularity's proxy["p0"], with
-its "ceiling") sets the scale of a "big enough" network. noise is a deterministic pseudo-random offset in [-noise, +noise] derived from spec.key(), so
-equal specs always score the same. test_accuracy is the accuracy plus a second such offset.
+w[type] says how much a layer type helps on the task (its registry entry's proxy_weight; KWS: conv /
+GRU high, FC low, pooling none; CIFAR: convolutions high, pooling and skip connections a little); p0
+and the ceiling (the task granularity's proxy["p0"] and proxy["ceiling"]) set the scale of a "big
+enough" network. noise is a deterministic pseudo-random offset in [-noise, +noise] derived from
+spec.key(), so equal specs always score the same. test_accuracy is the accuracy plus a second offset.
 Calibration (noise aside): KWS FC (1,12) 0.65 (the paper's baseline); Conv2d (3,32,4,8,1,3) AvgPool2d
 0.94; GRU (2,64,1) 0.93; the CIFAR layer-search baseline 0.92 (the paper: ~91%); the one-branch module
 baseline 0.86.

@@ -141,3 +141,18 @@ def test_registered_space_objects_are_stored_by_name():
     assert cfg.to_dict()["space"] == "kws_layer"
     assert cfg.search_space() == spaces.get("kws_layer", 3)
     assert Spec.from_json(cfg.baseline_spec().to_json()).key() == spaces.baseline("kws_layer").key()
+
+
+def test_a_rena_search_of_a_user_built_space_runs_and_resumes_from_its_json(tmp_path):
+    pytest.importorskip("tensorflow")
+    space = spaces.SearchSpace.from_layer_types("kws_small", "kws", ("fc", "gru"), max_layers=3)
+    cfg = SearchConfig(space=space, baseline="FC (1,12)", episodes=2, episode_size=2, batch_size=2, top_k=2)
+    assert (
+        cfg.to_dict()["space"]["layer_types"] == ["fc", "gru"]
+        or cfg.to_dict()["space"]["name"] == "kws_small"
+    )
+    run_search(cfg, ProxyEvaluator(), tmp_path / "s", progress=False)
+    log = run_search(
+        SearchConfig.from_json(cfg.to_json()), ProxyEvaluator(), tmp_path / "s", resume=True, progress=False
+    )
+    assert len(log) == 8 and log.config.search_space() == space

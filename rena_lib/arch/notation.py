@@ -8,6 +8,9 @@ CIFAR layer search: ``Conv2d (width,channels,activation)``, ``DS-Conv2d (width,c
 ``Branch (type,filter_width,pool_width,channels,src1,src2,propagate)`` per branch.
 Extensions beyond the paper, written only when they differ from the default: ``keep=p`` inside the
 brackets (dropout keep probability) and ``@k`` after a layer whose Src1 is not the previous layer.
+Every layer type's name and bracketed fields come from its registry entry (LayerType.notation,
+notation_fields, aliases); a name written by several types of a family (AvgPool2d) is the one whose
+field count matches the values.
 """
 
 from __future__ import annotations
