@@ -9,10 +9,11 @@ the reward of Eq. 3 and the RENA-vs-random comparison can be exercised without t
                 (depth = num_layers, default 1; module search: x stages x repeats of the stacked module)
     accuracy    = chance + (ceiling - chance) * c * (0.55 + 0.45 q) + noise
 
-w[type] says how much a layer type helps on the task (KWS: conv / GRU high, FC low, pooling none;
-CIFAR: convolutions high, pooling and skip connections a little), p0 sets the scale of a "big enough"
-network. noise is a deterministic pseudo-random offset in [-noise, +noise] derived from spec.key(), so
-equal specs always score the same. test_accuracy is the accuracy plus a second such offset.
+w[type] says how much a layer type helps on the task (its registry entry's proxy_weight; KWS: conv /
+GRU high, FC low, pooling none; CIFAR: convolutions high, pooling and skip connections a little); p0
+and the ceiling (the task granularity's proxy["p0"] and proxy["ceiling"]) set the scale of a "big
+enough" network. noise is a deterministic pseudo-random offset in [-noise, +noise] derived from
+spec.key(), so equal specs always score the same. test_accuracy is the accuracy plus a second offset.
 Calibration (noise aside): KWS FC (1,12) 0.65 (the paper's baseline); Conv2d (3,32,4,8,1,3) AvgPool2d
 0.94; GRU (2,64,1) 0.93; the CIFAR layer-search baseline 0.92 (the paper: ~91%); the one-branch module
 baseline 0.86.
@@ -25,27 +26,12 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from rena_lib.arch.graph import live_layers
-from rena_lib.arch.spec import TASKS, Spec
+import rena_lib.arch.registry as registry
+from rena_lib.arch.graph import granularity_of, live_layers
+from rena_lib.arch.spec import Spec
 from rena_lib.evaluation import EvalResult
 
 __all__ = ["ProxyEvaluator", "proxy_accuracy"]
-
-_WEIGHTS = {
-    "kws": {"conv2d": 0.6, "ds_conv2d": 0.55, "dilated_conv2d": 0.55, "gru": 0.7, "fc": 0.25},
-    "cifar10": {"conv2d": 0.35, "ds_conv2d": 0.3, "maxpool2d": 0.1, "add": 0.15},
-    "module": {
-        "conv-conv": 0.3,
-        "conv-maxpool": 0.25,
-        "conv-avgpool": 0.25,
-        "conv-none": 0.2,
-        "maxpool-none": 0.05,
-        "avgpool-none": 0.05,
-        "1x7-7x1-none": 0.25,
-    },
-}
-_P0 = {"kws": 4250.0, "cifar10": 60000.0, "module": 30000.0}
-_CEILING = {"kws": 0.97, "cifar10": 0.96, "module": 0.96}
 
 
 def _unit(key: str, salt: str) -> float:
@@ -57,17 +43,20 @@ def proxy_accuracy(spec: Spec, noise: float = 0.01, salt: str = "val") -> float:
     """The proxy accuracy of a (valid) spec, in [0, 1]; see the module docstring for the formula."""
     from rena_lib.metrics import measure
 
-    kind = "module" if spec.granularity == "module" else spec.task
+    gran = granularity_of(spec)
+    p0, ceiling = gran.proxy.get("p0", 10000.0), gran.proxy.get("ceiling", 0.95)
     params = measure(spec)["params"]
-    c = 1.0 - math.exp(-((params / _P0[kind]) ** 0.71))
-    repeats = spec.stack["stages"] * spec.stack["repeats"] if kind == "module" else 1
+    c = 1.0 - math.exp(-((params / p0) ** 0.71))
+    repeats = spec.stack["stages"] * spec.stack["repeats"] if spec.granularity == "module" else 1
     miss = 1.0
     for i in live_layers(spec):
         layer = spec.layers[i - 1]
-        miss *= (1.0 - _WEIGHTS[kind].get(layer.type, 0.0)) ** (repeats * int(layer.get("num_layers", 1)))
+        entry = registry.layer_type(gran.family, layer.type)
+        w = entry.proxy_weight if entry is not None else 0.0
+        miss *= (1.0 - w) ** (repeats * int(layer.get("num_layers", 1)))
     q = 1.0 - miss
-    chance = 1.0 / TASKS[spec.task][1]
-    acc = chance + (_CEILING[kind] - chance) * c * (0.55 + 0.45 * q)
+    chance = 1.0 / registry.get_task(spec.task).classes
+    acc = chance + (ceiling - chance) * c * (0.55 + 0.45 * q)
     acc += noise * (2.0 * _unit(spec.key(), salt) - 1.0)
     return min(1.0, max(0.0, acc))
 

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from rena_lib.arch.schema import (
-    ACTIVATIONS,
-    BRANCH_OPS,
-    CIFAR_TYPES,
-    DEFAULT_MODULE_STACK,  # re-exported as spaces.DEFAULT_MODULE_STACK
-    KWS_TYPES,
-    MODULE_TYPES,
-)
+import rena_lib.arch.registry as registry
+from rena_lib.arch.schema import BRANCH_OPS, DEFAULT_MODULE_STACK  # noqa: F401  (re-exported here)
 from rena_lib.arch.spec import Layer, Spec
 
-__all__ = ["BASELINES", "SPACE_NAMES", "SearchSpace", "baseline", "get"]
+__all__ = [
+    "BASELINES",
+    "SPACE_NAMES",
+    "SearchSpace",
+    "baseline",
+    "get",
+    "register_space",
+    "registered_name",
+    "space_names",
+]
 
+#: the paper's three spaces (Tables 3, 4, 5); space_names() lists every registered one
 SPACE_NAMES = ("cifar_layer", "kws_layer", "cifar_module")
 
-SOURCE_FEATURES = ("src1", "src2")
+SOURCE_FEATURES = registry.SOURCE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,103 @@ class SearchSpace:
     type_features: dict[str, tuple[str, ...]]
     max_layers: int
     stack: dict[str, Any] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.task, registry.Task):  # a Task object is registered and named
+            object.__setattr__(self, "task", registry.register_task(self.task).name)
+
+    # ---- construction -------------------------------------------------------------------------------
+    @classmethod
+    def from_layer_types(
+        cls,
+        name: str,
+        task: str | registry.Task,
+        layer_types: tuple[str, ...] | None = None,
+        *,
+        granularity: str = "layer",
+        max_layers: int = 8,
+        values: dict[str, tuple[Any, ...]] | None = None,
+        feature_order: tuple[str, ...] = (),
+        stack: dict[str, Any] | None = None,
+    ) -> SearchSpace:
+        """A space of registered layer types, with their entries' values unless values overrides them.
+
+        layer_types: names in the task granularity's family (None: all of them); feature_order: the
+        features listed first (the policy's token order); module search takes the task's default stack.
+        """
+        t = registry.get_task(task)
+        if granularity not in t.granularities:
+            raise ValueError(
+                f"task {t.name!r} has no {granularity!r} search; it has {tuple(t.granularities)}"
+            )
+        gran = t.granularities[granularity]
+        family = registry.family_types(gran.family)
+        names = tuple(family) if layer_types is None else tuple(layer_types)
+        unknown = [n for n in names if n not in family]
+        if unknown:
+            raise ValueError(
+                f"layer types {unknown} are not registered for {t.name}/{granularity}; registered: {tuple(family)}"
+            )
+        features: dict[str, tuple[Any, ...]] = {f: () for f in feature_order}
+        for n in names:
+            for f, vals in family[n].values.items():
+                old = features.get(f, ())
+                features[f] = old + tuple(v for v in vals if v not in old)
+        features.update(values or {})
+        features = {f: tuple(v) for f, v in features.items() if f not in SOURCE_FEATURES}
+        st = {**gran.default_stack, **(stack or {})} if gran.default_stack is not None else None
+        space = cls(name, t.name, granularity, names, features, {n: family[n].fields for n in names}, 1, st)
+        return space.with_limits(max_layers)
+
+    def with_limits(self, max_layers: int | None = None, stack: dict[str, Any] | None = None) -> SearchSpace:
+        """This space with another MAX_LAYERS (sources: range(n), module search range(n + 1)) or stack."""
+        n = max_layers or self.max_layers
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"max_layers must be a positive int, got {max_layers!r}")
+        n_src = n if self.granularity == "layer" else n + 1
+        features = {k: v for k, v in self.features.items() if k not in SOURCE_FEATURES}
+        features.update(src1=tuple(range(n_src)), src2=tuple(range(n_src)))
+        st = {**self.stack, **(stack or {})} if self.stack is not None else None
+        return replace(self, features=features, max_layers=n, stack=st)
+
+    def check_registry(self) -> None:
+        """Raise ValueError unless the task, the granularity and every layer type (with its fields) are
+        registered and every field has allowed values: before a search of this space starts."""
+        task = registry.get_task(self.task)
+        if self.granularity not in task.granularities:
+            raise ValueError(
+                f"space {self.name!r}: task {self.task!r} has no {self.granularity!r} search "
+                f"(it has {tuple(task.granularities)})"
+            )
+        family = registry.family_types(task.granularities[self.granularity].family)
+        for t in self.layer_types:
+            if t not in family:
+                raise ValueError(
+                    f"space {self.name!r}: layer type {t!r} is not registered for {self.task}/{self.granularity} "
+                    f"(registered: {tuple(family)}); register it with rena_lib.arch.register_layer_type"
+                )
+            fields = self.type_features.get(t)
+            if fields is None or set(fields) != set(family[t].fields):
+                raise ValueError(
+                    f"space {self.name!r}: layer type {t!r} has fields {fields}, its entry {family[t].fields}"
+                )
+            for f in fields:
+                if not self.features.get(f):
+                    raise ValueError(f"space {self.name!r}: field {f!r} of {t!r} has no allowed values")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SearchSpace:
+        """Inverse of to_dict."""
+        return cls(
+            name=d["name"],
+            task=d["task"],
+            granularity=d["granularity"],
+            layer_types=tuple(d["layer_types"]),
+            features={k: tuple(v) for k, v in d["features"].items()},
+            type_features={k: tuple(v) for k, v in d["type_features"].items()},
+            max_layers=d["max_layers"],
+            stack=dict(d["stack"]) if d.get("stack") is not None else None,
+        )
 
     # ---- structure -------------------------------------------------------------------------------
     def scalable_features(self, layer_type: str) -> tuple[str, ...]:
@@ -138,81 +239,11 @@ def _plain(d: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
 
 
-# Table 3: layer-by-layer search for image classification
-_CIFAR_LAYER = {
-    "features": {
-        "filter_width": (3, 5, 7),
-        "pool_width": (2, 3),
-        "channels": (16, 32, 64, 96, 128, 256),
-        "activation": ACTIVATIONS,
-        "merge": ("add", "concat"),  # the "add" layer joins Src1 and Src2 by addition or concatenation
-    },
-    "type_features": CIFAR_TYPES,
-}
-
-# Table 4: layer-by-layer search for keyword spotting. "Dropout rate" [0.8, 0.9, 1.0] is read as the keep
-# probability (1.0 = no dropout). "Stride in frequency (or dilation rate)": dilated-conv2d reads it as
-# its dilation rate (in time and frequency) and runs with stride 1.
-_KWS_LAYER = {
-    "features": {
-        "num_layers": (1, 2, 3, 4, 5),
-        "kernel_t": (1, 4, 8, 16, 20),
-        "kernel_f": (1, 2, 4, 8, 10),
-        "channels": (4, 12, 16, 32, 64, 128, 192, 256),
-        "stride_t": (1, 2, 4, 8, 10),
-        "stride_f": (1, 2, 3, 4, 5),
-        "directions": (1, 2),
-        "keep_prob": (0.8, 0.9, 1.0),
-    },
-    # the search space has no global pooling (the paper's notation does): see arch.schema
-    "type_features": {t: f for t, f in KWS_TYPES.items() if t != "global_avgpool2d"},
-}
-
-# Table 5: module search for image classification. Each branch is two operations whose outputs are
-# concatenated; op 1 reads Src1, op 2 reads Src2 ("none": no second op; "1x7-7x1-none": a 1x7 then 7x1
-# factorised convolution as op 1). "propagate" = the branch output joins the module output.
+# The paper's spaces: Table 3 (layer-by-layer, CIFAR-10), Table 4 (keyword spotting; the notation's global
+# pooling is no search choice), Table 5 (module search; "propagate" = the branch joins the module output).
+# Their values are the layer types' entries (rena_lib.arch.kws / cifar); feature_order is the tables' order.
 BRANCH_TYPES = tuple(BRANCH_OPS)
-_CIFAR_MODULE = {
-    "features": {
-        "filter_width": (3, 5, 7),
-        "pool_width": (2, 3),
-        "channels": (8, 12, 16, 24, 32),
-        "propagate": (0, 1),
-    },
-    "type_features": MODULE_TYPES,
-}
-
-
-def get(name: str, max_layers: int | None = None, stack: dict[str, Any] | None = None) -> SearchSpace:
-    """The named search space ("cifar_layer", "kws_layer", "cifar_module"); MAX_LAYERS/MAX_BRANCHES settable."""
-    if name == "cifar_layer":
-        n = max_layers or 16
-        table, task, gran, st = _CIFAR_LAYER, "cifar10", "layer", None
-    elif name == "kws_layer":
-        n = max_layers or 8
-        table, task, gran, st = _KWS_LAYER, "kws", "layer", None
-    elif name == "cifar_module":
-        n = max_layers or 5
-        table, task, gran = _CIFAR_MODULE, "cifar10", "module"
-        st = {**DEFAULT_MODULE_STACK, **(stack or {})}
-    else:
-        raise ValueError(f"unknown search space {name!r}; choose one of {SPACE_NAMES}")
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"max_layers must be a positive int, got {max_layers!r}")
-    # Src ranges: range(MAX_LAYERS) for layer search, range(MAX_BRANCHES + 1) for module search
-    n_src = n if gran == "layer" else n + 1
-    features = {**table["features"], "src1": tuple(range(n_src)), "src2": tuple(range(n_src))}
-    return SearchSpace(
-        name=name,
-        task=task,
-        granularity=gran,
-        layer_types=tuple(table["type_features"]),
-        features=features,
-        type_features=dict(table["type_features"]),
-        max_layers=n,
-        stack=st,
-    )
-
+_SPACES: dict[str, SearchSpace] = {}
 
 #: baseline architectures the searches start from, in the paper's notation
 BASELINES = {
@@ -226,11 +257,79 @@ BASELINES = {
 }
 
 
-def baseline(name: str, max_layers: int | None = None, stack: dict[str, Any] | None = None) -> Spec:
-    """The baseline spec a search of the named space starts from (a member of the space)."""
+def register_space(space: SearchSpace, baseline: str | None = None, *, replace: bool = False) -> SearchSpace:
+    """Register a space under its name (with the baseline notation searches of it start from)."""
+    if not isinstance(space, SearchSpace):
+        raise ValueError(f"expected a SearchSpace, got {type(space).__name__}")
+    space.check_registry()
+    old = _SPACES.get(space.name)
+    if old is not None and old != space and not replace:
+        raise ValueError(f"a different search space {space.name!r} is already registered (pass replace=True)")
+    _SPACES[space.name] = space
+    if baseline is not None:
+        BASELINES[space.name] = baseline
+    return space
+
+
+def space_names() -> tuple[str, ...]:
+    """Names of the registered search spaces."""
+    return tuple(_SPACES)
+
+
+def get(
+    name: str | SearchSpace, max_layers: int | None = None, stack: dict[str, Any] | None = None
+) -> SearchSpace:
+    """The named (registered) search space, or a SearchSpace itself, with MAX_LAYERS/MAX_BRANCHES and
+    the module stack settable; its layer types must be registered."""
+    if isinstance(name, SearchSpace):
+        name.check_registry()
+        return name if max_layers is None and stack is None else name.with_limits(max_layers, stack)
+    if name not in _SPACES:
+        raise ValueError(f"unknown search space {name!r}; choose one of {space_names()}")
+    return _SPACES[name].with_limits(max_layers, stack)
+
+
+def registered_name(space: SearchSpace) -> str | None:
+    """The space's name if it is a registered space (at some max_layers and stack), else None."""
+    if space.name not in _SPACES:
+        return None
+    same = _SPACES[space.name].with_limits(space.max_layers, space.stack)
+    return space.name if same == space else None
+
+
+def baseline(
+    name: str | SearchSpace, max_layers: int | None = None, stack: dict[str, Any] | None = None
+) -> Spec:
+    """The baseline spec a search of the space starts from (a member of the space)."""
     from rena_lib.arch.notation import from_paper_notation
 
     space = get(name, max_layers, stack)
-    spec = from_paper_notation(BASELINES[name], space.task, space.granularity, space.stack)
+    if space.name not in BASELINES:
+        raise ValueError(
+            f"space {space.name!r} has no registered baseline: register_space(space, baseline=...) or "
+            "give the search a baseline"
+        )
+    spec = from_paper_notation(BASELINES[space.name], space.task, space.granularity, space.stack)
     space.check(spec)
     return spec
+
+
+register_space(
+    SearchSpace.from_layer_types(
+        "cifar_layer", "cifar10", max_layers=16,
+        feature_order=("filter_width", "pool_width", "channels", "activation", "merge"),
+    )
+)  # fmt: skip
+register_space(
+    SearchSpace.from_layer_types(
+        "kws_layer", "kws", ("conv2d", "ds_conv2d", "dilated_conv2d", "gru", "avgpool2d", "fc"), max_layers=8,
+        feature_order=("num_layers", "kernel_t", "kernel_f", "channels", "stride_t", "stride_f", "directions",
+                       "keep_prob"),
+    )
+)  # fmt: skip
+register_space(
+    SearchSpace.from_layer_types(
+        "cifar_module", "cifar10", granularity="module", max_layers=5,
+        feature_order=("filter_width", "pool_width", "channels", "propagate"),
+    )
+)  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keras
 
+import rena_lib.arch.registry as registry
 from rena_lib.arch.graph import Graph, Op, lower
 from rena_lib.arch.layers import CReLU, FinalState
 from rena_lib.arch.spec import Spec
@@ -70,6 +71,9 @@ def _keras_layer(
         return keras.layers.Cropping2D(c["cropping"], name=name)
     if k == "final_state":
         return FinalState(c["units"], c["bidirectional"], name=name)
+    extension = registry.op_kind(k)  # an op kind a registered layer type brings
+    if extension is not None:
+        return extension.keras(op)
     raise ValueError(f"op {op.name}: no Keras layer for kind {k!r}")
 
 

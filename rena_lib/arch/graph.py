@@ -27,36 +27,28 @@ Shape conventions (documented rules the builder follows):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rena_lib.arch.schema import ACTIVATIONS, BRANCH_OPS, CIFAR_TYPES, KWS_TYPES, MODULE_TYPES
-from rena_lib.arch.spec import TASKS, Layer, Spec
+import rena_lib.arch.registry as registry
+from rena_lib.arch.spec import Layer, Spec
 
 __all__ = [
-    "ACTIVATIONS",
     "Graph",
+    "GraphBuilder",
     "Op",
+    "keep_probability",
     "live_layers",
     "lower",
+    "lower_layers",
     "module_outputs",
+    "one_of",
+    "positive_int",
     "reaching_output",
     "reads",
     "validate",
 ]
-
-_POSITIVE_INTS = {
-    "num_layers", "kernel_t", "kernel_f", "channels", "stride_t", "stride_f", "directions",
-    "filter_width", "pool_width",
-}  # fmt: skip
-_STACK_FIELDS = ("stem_channels", "stages", "repeats", "stage_multiplier")
-
-
-def layer_schema(spec: Spec) -> dict[str, tuple[str, ...]]:
-    """Layer types allowed for the spec's task and granularity, with their required fields."""
-    if spec.granularity == "module":
-        return MODULE_TYPES
-    return KWS_TYPES if spec.task == "kws" else CIFAR_TYPES
 
 
 @dataclass
@@ -89,72 +81,100 @@ class Graph:
 
 
 # --------------------------------------------------------------------------------------------------
+# field checks a layer type can use (each returns what is wrong, or None)
+# --------------------------------------------------------------------------------------------------
+def positive_int(v: Any) -> str | None:
+    """Check: a positive int."""
+    return None if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else "must be a positive int"
+
+
+def keep_probability(v: Any) -> str | None:
+    """Check: a keep probability in (0, 1]."""
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and 0.0 < v <= 1.0
+    return None if ok else "must be a keep probability in (0, 1]"
+
+
+def one_of(values: tuple[Any, ...], text: str | None = None) -> Callable[[Any], str | None]:
+    """Check: one of values (text: the error's wording, default "is not one of <values>")."""
+    return lambda v: None if v in values else text or f"is not one of {values}"
+
+
+# --------------------------------------------------------------------------------------------------
 # structural validation (no shapes)
 # --------------------------------------------------------------------------------------------------
-def _check_structure(spec: Spec) -> None:
+def granularity_of(spec: Spec) -> registry.Granularity:
+    """The task granularity a spec belongs to; ValueError for an unknown task or granularity."""
+    task = registry.get_task(spec.task)
+    if spec.granularity not in task.granularities:
+        tasks = [registry.get_task(t) for t in registry.task_names()]
+        known = list(dict.fromkeys(g for t in tasks for g in t.granularities))
+        if spec.granularity not in known:
+            raise ValueError(
+                f"unknown granularity {spec.granularity!r}; choose {' or '.join(repr(g) for g in known)}"
+            )
+        having = [t.name for t in tasks if spec.granularity in t.granularities]
+        raise ValueError(f"{spec.granularity} search is defined for the {' or '.join(having)} task only")
+    return task.granularities[spec.granularity]
+
+
+def layer_schema(spec: Spec) -> dict[str, tuple[str, ...]]:
+    """Layer types allowed for the spec's task and granularity, with their required fields."""
+    return {n: e.fields for n, e in registry.family_types(granularity_of(spec).family).items()}
+
+
+def _check_structure(spec: Spec) -> registry.Granularity:
     if not isinstance(spec, Spec):
         raise ValueError(f"expected a Spec, got {type(spec).__name__}")
-    if spec.task not in TASKS:
-        raise ValueError(f"unknown task {spec.task!r}; choose one of {tuple(TASKS)}")
-    if spec.granularity not in ("layer", "module"):
-        raise ValueError(f"unknown granularity {spec.granularity!r}; choose 'layer' or 'module'")
-    if spec.granularity == "module" and spec.task != "cifar10":
-        raise ValueError("module search is defined for the cifar10 task only")
+    gran = granularity_of(spec)
     if not spec.layers:
         raise ValueError("spec has no layers")
-    if spec.granularity == "module":
-        stack = spec.stack or {}
-        for k in _STACK_FIELDS:
-            v = stack.get(k)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"module stack: {k}={v!r} must be a positive int")
-    schema = layer_schema(spec)
+    stack = spec.stack or {}
+    for k in gran.stack_fields:
+        v = stack.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{spec.granularity} stack: {k}={v!r} must be a positive int")
+    types = registry.family_types(gran.family)
     for i, layer in enumerate(spec.layers, start=1):
         if not isinstance(layer, Layer):
             raise ValueError(f"layer {i}: expected a Layer, got {type(layer).__name__}")
-        if layer.type not in schema:
+        entry = types.get(layer.type)
+        if entry is None:
             raise ValueError(
                 f"layer {i}: unknown layer type {layer.type!r} for {spec.task}/{spec.granularity}; "
-                f"choose one of {tuple(schema)}"
+                f"choose one of {tuple(types)}"
             )
-        required = schema[layer.type]
-        for name in required:
+        for name in entry.fields:
             if name not in layer.features:
                 raise ValueError(f"layer {i} ({layer.type}): missing field {name!r}")
-        for name in sorted(set(layer.features) - set(required)):
-            raise ValueError(f"layer {i} ({layer.type}): unexpected field {name!r} (fields: {required})")
+        for name in sorted(set(layer.features) - set(entry.fields)):
+            raise ValueError(f"layer {i} ({layer.type}): unexpected field {name!r} (fields: {entry.fields})")
         for name, v in layer.features.items():
-            _check_value(i, layer.type, name, v)
+            _check_value(i, entry, name, v)
+    return gran
 
 
-def _check_value(i: int, ltype: str, name: str, v: Any) -> None:
-    where = f"layer {i} ({ltype}): {name}={v!r}"
-    is_int = isinstance(v, int) and not isinstance(v, bool)
-    if name in ("src1", "src2"):
-        if not is_int or not 0 <= v < i:
+def _check_value(i: int, entry: registry.LayerType, name: str, v: Any) -> None:
+    where = f"layer {i} ({entry.name}): {name}={v!r}"
+    if name in registry.SOURCE_FIELDS:
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < i:
             raise ValueError(f"{where} must point to the input (0) or an earlier layer (1..{i - 1})")
-    elif name in _POSITIVE_INTS:
-        if not is_int or v < 1:
-            raise ValueError(f"{where} must be a positive int")
-    elif name == "keep_prob":
-        if not isinstance(v, int | float) or isinstance(v, bool) or not 0.0 < v <= 1.0:
-            raise ValueError(f"{where} must be a keep probability in (0, 1]")
-    elif name == "activation":
-        if v not in ACTIVATIONS:
-            raise ValueError(f"{where} is not one of {ACTIVATIONS}")
-    elif name == "merge":
-        if v not in ("add", "concat"):
-            raise ValueError(f"{where} must be 'add' or 'concat'")
-    elif name == "propagate" and v not in (0, 1):
-        raise ValueError(f"{where} must be 0 or 1")
+        return
+    check = entry.checks.get(name)
+    problem = check(v) if check is not None else None
+    if problem:
+        raise ValueError(f"{where} {problem}")
+
+
+def _entry(spec: Spec, layer: Layer) -> registry.LayerType:
+    entry = registry.layer_type(granularity_of(spec).family, layer.type)
+    if entry is None:
+        raise ValueError(f"unknown layer type {layer.type!r} for {spec.task}/{spec.granularity}")
+    return entry
 
 
 def reads(spec: Spec, layer: Layer) -> list[int]:
-    """The sources a layer (branch) actually reads: src1, plus src2 for 'add' layers and two-op branches."""
-    srcs = [layer.features["src1"]]
-    if layer.type == "add" or (spec.granularity == "module" and BRANCH_OPS[layer.type][1] is not None):
-        srcs.append(layer.features["src2"])
-    return srcs
+    """The sources a layer (branch) actually reads (its type's ``reads``: src1, src2 for joins)."""
+    return [layer.features[f] for f in _entry(spec, layer).reads]
 
 
 def live_layers(spec: Spec) -> list[int]:
@@ -192,15 +212,19 @@ def module_outputs(spec: Spec) -> list[int]:
 # --------------------------------------------------------------------------------------------------
 # lowering with shape inference
 # --------------------------------------------------------------------------------------------------
-class _Builder:
+class GraphBuilder:
+    """Adds ops with shapes to a graph under construction (what a layer type's lowering writes to)."""
+
     def __init__(self, input_shape: tuple[int, ...], classes: int):
         self.ops: list[Op] = []
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.input_shape = input_shape
         self.classes = classes
+        self.state: dict[str, Any] = {}  # what a task's lowering shares across layers (e.g. GRU outputs)
         self.add("input", [], input_shape, 0)
 
     def add(self, kind: str, inputs: list[str], out_shape: tuple[int, ...], layer: int, **config: Any) -> str:
+        """Append an op of that kind reading inputs (op names); returns its name."""
         name = f"{kind}_{len(self.ops)}" if layer == 0 else f"L{layer}_{kind}_{len(self.ops)}"
         if kind == "input":
             name = "input"
@@ -294,161 +318,39 @@ class _Builder:
         return x
 
 
+_Builder = GraphBuilder  # the old private name
+
+
+def lower_layers(
+    spec: Spec,
+    b: GraphBuilder,
+    outs: dict[int, str] | None = None,
+    transform: Callable[[Layer], Layer] | None = None,
+) -> dict[int, str]:
+    """Lower the spec's live layers in order with their types' lowerings; returns layer -> output op.
+
+    outs maps 0 to the op the layers read as their input (default: the network input); transform maps a
+    layer before it is lowered (module search: channels x the stage multiplier).
+    """
+    outs = {0: "input"} if outs is None else outs
+    for i in live_layers(spec):
+        layer = spec.layers[i - 1]
+        entry = _entry(spec, layer)
+        if transform is not None:
+            layer = transform(layer)
+        outs[i] = entry.lower(b, layer, i, [outs[layer.features[f]] for f in entry.reads])
+    return outs
+
+
 def lower(spec: Spec) -> Graph:
     """Validate a spec and lower it to ops with shapes; raises ValueError naming the layer and field."""
-    _check_structure(spec)
-    input_shape, classes = TASKS[spec.task]
-    b = _Builder(input_shape, classes)
-    if spec.granularity == "module":
-        _lower_module(spec, b)
-    elif spec.task == "kws":
-        _lower_kws(spec, b)
-    else:
-        _lower_cifar(spec, b)
-    return Graph(b.ops, input_shape, classes)
+    gran = _check_structure(spec)
+    task = registry.get_task(spec.task)
+    b = GraphBuilder(task.input_shape, task.classes)
+    gran.lower(spec, b)
+    return Graph(b.ops, task.input_shape, task.classes)
 
 
 def validate(spec: Spec) -> None:
     """Raise ValueError (naming the layer and field) if the spec cannot be built; no Keras code runs."""
     lower(spec)
-
-
-# A KWS convolution as the inference graph has it (bias + ReLU: what metrics count), and how it trains:
-# conv (no bias) -> BatchNormalization -> ReLU, with the BN folded back into the conv for inference.
-_KWS_CONV = {"activation": "relu", "batchnorm": True}
-
-
-def _lower_kws(spec: Spec, b: _Builder) -> None:
-    outs: dict[int, str] = {0: "input"}
-    gru_seqs: list[tuple[str, int, bool]] = []
-    live = live_layers(spec)
-    for i in live:
-        layer = spec.layers[i - 1]
-        f = layer.features
-        x = outs[f["src1"]]
-        t = layer.type
-        if t in ("conv2d", "ds_conv2d", "dilated_conv2d"):
-            x = b.as_map(x, i)
-            for _ in range(f["num_layers"]):
-                k = (f["kernel_t"], f["kernel_f"])
-                if t == "conv2d":
-                    x = b.conv(x, i, f["channels"], k, (f["stride_t"], f["stride_f"]), **_KWS_CONV)
-                elif t == "ds_conv2d":
-                    # TensorFlow's depthwise kernel takes equal strides only: unequal strides move to the 1x1
-                    s = (f["stride_t"], f["stride_f"])
-                    s_dw, s_pw = (s, (1, 1)) if s[0] == s[1] else ((1, 1), s)
-                    x = b.depthwise(x, i, k, s_dw, **_KWS_CONV)
-                    x = b.conv(x, i, f["channels"], (1, 1), s_pw, **_KWS_CONV)
-                else:
-                    d = (f["stride_f"], f["stride_f"])
-                    x = b.conv(x, i, f["channels"], k, dilation=d, **_KWS_CONV)
-            x = b.dropout(x, i, f["keep_prob"])
-        elif t == "gru":
-            x = b.as_seq(x, i)
-            bidir = f["directions"] == 2
-            for _ in range(f["num_layers"]):
-                steps = b.shapes[x][0]
-                x = b.add("gru", [x], (steps, f["channels"] * f["directions"]), i, units=f["channels"],
-                          bidirectional=bidir, reset_after=True, return_sequences=True)  # fmt: skip
-                gru_seqs.append((x, f["channels"], bidir))
-            x = b.dropout(x, i, f["keep_prob"])
-        elif t == "avgpool2d":
-            x = b.pool("avgpool2d", b.as_map(x, i), i, (f["kernel_t"], f["kernel_f"]), (1, 1), "valid")
-        elif t == "global_avgpool2d":
-            x = b.as_map(x, i)
-            x = b.add("global_avgpool2d", [x], (1, 1, b.shapes[x][2]), i, keepdims=True)
-        elif t == "fc":
-            x = b.as_vector(x, i)
-            for _ in range(f["num_layers"]):
-                x = b.add(
-                    "dense", [x], (f["channels"],), i, units=f["channels"], use_bias=True, activation="relu"
-                )
-            x = b.dropout(x, i, f["keep_prob"])
-        outs[i] = x
-    x = outs[live[-1]]
-    if all(spec.layers[i - 1].type == "gru" for i in live):
-        states = [
-            b.add("final_state", [seq], (units * (2 if bidir else 1),), 0, units=units, bidirectional=bidir)
-            for seq, units, bidir in gru_seqs
-        ]
-        total = sum(b.shapes[s][0] for s in states)
-        x = states[0] if len(states) == 1 else b.add("concat", states, (total,), 0, axis=-1)
-    else:
-        x = b.as_vector(x, 0)
-    b.add("dense", [x], (b.classes,), 0, units=b.classes, use_bias=True, activation=None)
-
-
-def _lower_cifar(spec: Spec, b: _Builder) -> None:
-    outs: dict[int, str] = {0: "input"}
-    for i in live_layers(spec):
-        layer = spec.layers[i - 1]
-        f = layer.features
-        x = outs[f["src1"]]
-        t = layer.type
-        if t == "conv2d":
-            w = f["filter_width"]
-            x = b.conv(x, i, f["channels"], (w, w), use_bias=False)
-            x = b.bn_act(x, i, f["activation"])
-        elif t == "ds_conv2d":
-            w = f["filter_width"]
-            x = b.depthwise(x, i, (w, w), use_bias=False)
-            x = b.conv(x, i, f["channels"], (1, 1), use_bias=False)
-            x = b.bn_act(x, i, f["activation"])
-        elif t == "maxpool2d":
-            w = f["pool_width"]
-            x = b.pool("maxpool2d", x, i, (w, w), (2, 2), "same")
-        elif t == "add":
-            x1, x2 = b.reconcile(x, outs[f["src2"]], i, f["merge"])
-            s1, s2 = b.shapes[x1], b.shapes[x2]
-            if f["merge"] == "add":
-                x = b.add("add", [x1, x2], s1, i)
-            else:
-                x = b.add("concat", [x1, x2], (*s1[:2], s1[2] + s2[2]), i, axis=-1)
-        outs[i] = x
-    _cifar_head(b, outs[live_layers(spec)[-1]])
-
-
-def _cifar_head(b: _Builder, x: str) -> None:
-    x = b.add("global_avgpool2d", [x], (b.shapes[x][2],), 0, keepdims=False)
-    b.add("dense", [x], (b.classes,), 0, units=b.classes, use_bias=True, activation=None)
-
-
-def _branch_op(b: _Builder, kind: str, x: str, i: int, f: dict[str, Any], channels: int) -> str:
-    if kind == "conv":
-        w = f["filter_width"]
-        return b.bn_act(b.conv(x, i, channels, (w, w), use_bias=False), i, "relu")
-    if kind in ("maxpool", "avgpool"):
-        w = f["pool_width"]
-        return b.pool(f"{kind}2d", x, i, (w, w), (1, 1), "same")
-    # "1x7-7x1": factorised 7x7 convolution
-    x = b.bn_act(b.conv(x, i, channels, (1, 7), use_bias=False), i, "relu")
-    return b.bn_act(b.conv(x, i, channels, (7, 1), use_bias=False), i, "relu")
-
-
-def _lower_module(spec: Spec, b: _Builder) -> None:
-    st = spec.stack
-    x = b.bn_act(b.conv("input", 0, st["stem_channels"], (3, 3), use_bias=False), 0, "relu")
-    live = live_layers(spec)
-    out_branches = module_outputs(spec)
-    for stage in range(st["stages"]):
-        mult = st["stage_multiplier"] ** stage
-        if stage > 0:
-            x = b.pool("maxpool2d", x, 0, (2, 2), (2, 2), "same")
-        for _ in range(st["repeats"]):
-            outs: dict[int, str] = {0: x}
-            for i in live:
-                f = spec.layers[i - 1].features
-                op1, op2 = BRANCH_OPS[spec.layers[i - 1].type]
-                y = _branch_op(b, op1, outs[f["src1"]], i, f, f["channels"] * mult)
-                if op2 is not None:
-                    z = _branch_op(b, op2, outs[f["src2"]], i, f, f["channels"] * mult)
-                    sy, sz = b.shapes[y], b.shapes[z]
-                    y = b.add("concat", [y, z], (*sy[:2], sy[2] + sz[2]), i, axis=-1)
-                outs[i] = y
-            parts = [outs[i] for i in out_branches]
-            if len(parts) > 1:
-                s = b.shapes[parts[0]]
-                parts = [b.add("concat", parts, (*s[:2], sum(b.shapes[p][2] for p in parts)), 0, axis=-1)]
-            # project the module output to the stage width so that stacking does not grow the channels
-            x = b.bn_act(b.conv(parts[0], 0, st["stem_channels"] * mult, (1, 1), use_bias=False), 0, "relu")
-    _cifar_head(b, x)

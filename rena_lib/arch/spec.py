@@ -14,13 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TASKS", "Layer", "Spec"]
+from rena_lib.arch.registry import TASKS  # task name -> (input shape, classes), every registered task
 
-#: task name -> (input shape, number of classes)
-TASKS: dict[str, tuple[tuple[int, ...], int]] = {
-    "cifar10": ((32, 32, 3), 10),
-    "kws": ((49, 40, 1), 12),
-}
+__all__ = ["TASKS", "Layer", "Spec"]
 
 
 @dataclass

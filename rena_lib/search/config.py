@@ -51,7 +51,9 @@ class SearchConfig:
     reward 0 and the reason "skipped beyond bound: ..." naming the metric, value and bound.
     """
 
-    space: str = "kws_layer"
+    # a registered space's name, or a SearchSpace: a registered one is stored by its name; a user-built,
+    # unregistered one is kept and serialised as plain data (its to_dict), its layer types must be registered
+    space: str | spaces.SearchSpace = "kws_layer"
     max_layers: int | None = None
     proposer: str = "rena"
     episodes: int = 8
@@ -77,7 +79,7 @@ class SearchConfig:
     skip_beyond_bound: float | None = None  # None: train every child; else see the class docstring
 
     def __post_init__(self) -> None:
-        self.space = _ALIASES.get(self.space, self.space)
+        self.space, self.max_layers, self.stack = _space_value(self.space, self.max_layers, self.stack)
         if isinstance(self.constraints, str | Constraint | dict):
             self.constraints = [self.constraints]
         if not isinstance(self.constraints, list | tuple):
@@ -122,14 +124,14 @@ class SearchConfig:
         return self.batch_size if self.top_k is None else self.top_k
 
     def search_space(self) -> spaces.SearchSpace:
-        """The SearchSpace object."""
+        """The SearchSpace object (the registered one named, or the one given, at max_layers and stack)."""
         return spaces.get(self.space, self.max_layers, self.stack)
 
     def baseline_spec(self) -> Spec:
         """The spec every trajectory starts from (validated, a member of the space)."""
         space = self.search_space()
         if self.baseline is None:
-            return spaces.baseline(self.space, self.max_layers, self.stack)
+            return spaces.baseline(space)
         spec = from_paper_notation(self.baseline, space.task, space.granularity, space.stack)
         space.check(spec)
         validate(spec)
@@ -152,7 +154,7 @@ class SearchConfig:
             isinstance(self.max_layers, bool) or not isinstance(self.max_layers, int) or self.max_layers < 1
         ):
             raise ValueError(f"max_layers must be a positive int (or None), got {self.max_layers!r}")
-        space = self.search_space()  # unknown space
+        space = self.search_space()  # unknown space, or a space whose task or layer types are not registered
         if not isinstance(self.proposer, str) or not self.proposer:
             raise ValueError(
                 f"proposer must be a proposer's name (one of {PROPOSERS}), got {self.proposer!r}"
@@ -211,8 +213,11 @@ class SearchConfig:
 
     # ---- plain data -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return asdict(self)
+        """Plain JSON-able dict (a user-built space as its plain data)."""
+        d = asdict(self)
+        if isinstance(self.space, spaces.SearchSpace):
+            d["space"] = self.space.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SearchConfig:
@@ -243,6 +248,25 @@ def read_config(path: str | Path) -> SearchConfig:
             f"{path} is not a readable search config ({type(exc).__name__}: {exc}). Restore it from a copy "
             f"(it must equal the config the search was started with), or start again in a new directory"
         ) from exc
+
+
+def _space_value(
+    space: Any, max_layers: int | None, stack: dict[str, Any] | None
+) -> tuple[str | spaces.SearchSpace, int | None, dict[str, Any] | None]:
+    """(space, max_layers, stack) as stored: a name for a registered space, else the SearchSpace itself."""
+    if isinstance(space, dict):
+        space = spaces.SearchSpace.from_dict(space)
+    if not isinstance(space, spaces.SearchSpace):
+        return _ALIASES.get(space, space), max_layers, stack
+    name = spaces.registered_name(space)
+    if name is None:
+        return space, max_layers, stack
+    default = spaces.get(name)
+    if max_layers is None and space.max_layers != default.max_layers:
+        max_layers = space.max_layers
+    if stack is None and space.stack != default.stack:
+        stack = space.stack
+    return name, max_layers, stack
 
 
 def _baseline_notation(b: Any) -> str | None:
