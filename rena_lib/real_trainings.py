@@ -19,6 +19,7 @@ __all__ = [
     "TABLE2_DIR",
     "append_record",
     "done_keys",
+    "kws_data",
     "read_records",
     "record_key",
     "summarize",
@@ -59,6 +60,19 @@ def training_record(
         "history": result.extras.get("history"),
         "data": data,
         **extra,
+    }
+
+
+def kws_data(evaluator: Any, split_salt: str) -> dict[str, Any]:
+    """The data a KwsEvaluator trains on, as a record's "data" field (where from, split, sizes)."""
+    return {
+        "dataset": "speech_commands",
+        "data_dir": "RENA_DATA_DIR" if os.environ.get("RENA_DATA_DIR") else "keras download",
+        "split_salt": split_salt,
+        "train_examples": len(evaluator.data.labels("train")),
+        "validation_examples": len(evaluator.data.labels("validation")),
+        "test_examples": len(evaluator.data.labels("test")),
+        "augmentation": evaluator.augmentation,
     }
 
 

@@ -248,13 +248,8 @@ class Surrogate:
         return cls(model=model, **{k: meta.get(k) for k in keys})
 
 
-def fit_surrogate(
-    records: Iterable[dict[str, Any]],
-    space: str = "kws_layer",
-    budget: dict[str, Any] | None = None,
-    seed: int = 0,
-) -> Surrogate:
-    """Fit validation accuracy on one budget's successful rows of a table of real trainings."""
+def _design(records: Iterable[dict[str, Any]], space: Any, budget: dict[str, Any] | None) -> tuple:
+    """(rows, budget, specs, features, accuracies) of one budget's successful rows (at least MIN_ROWS)."""
     rows, budget = _rows(records, budget)
     if len(rows) < MIN_ROWS:
         raise ValueError(
@@ -263,6 +258,17 @@ def fit_surrogate(
     specs = [Spec.from_dict(r["spec"]) for r in rows]
     x = np.stack([spec_features(s, space) for s in specs])
     y = np.array([float(r["val_accuracy"]) for r in rows])
+    return rows, budget, specs, x, y
+
+
+def fit_surrogate(
+    records: Iterable[dict[str, Any]],
+    space: str = "kws_layer",
+    budget: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> Surrogate:
+    """Fit validation accuracy on one budget's successful rows of a table of real trainings."""
+    rows, budget, _, x, y = _design(records, space, budget)
     model = _regressor(seed).fit(x, y)
     noise, n = seed_noise(rows)
     return Surrogate(space, budget, model, rows=len(rows), seed=seed, noise_std=noise, noise_specs=n)
@@ -279,14 +285,7 @@ def cross_validate(
     from scipy.stats import kendalltau
     from sklearn.model_selection import GroupKFold
 
-    rows, budget = _rows(records, budget)
-    if len(rows) < MIN_ROWS:
-        raise ValueError(
-            f"{len(rows)} successful trainings at this budget; cross-validation needs >= {MIN_ROWS}"
-        )
-    specs = [Spec.from_dict(r["spec"]) for r in rows]
-    x = np.stack([spec_features(s, space) for s in specs])
-    y = np.array([float(r["val_accuracy"]) for r in rows])
+    rows, budget, specs, x, y = _design(records, space, budget)
     keys = [s.key() for s in specs]
     order = {k: i for i, k in enumerate(np.random.default_rng(seed).permutation(sorted(set(keys))))}
     groups = np.array([order[k] for k in keys])

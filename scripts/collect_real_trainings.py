@@ -81,21 +81,13 @@ def walk_specs(walks: int, steps: int, seed: int, max_flops: float) -> list[tupl
 
 def collect(args: argparse.Namespace) -> None:
     """Train every child of the chosen source that the table does not hold yet."""
-    from rena_lib.real_trainings import append_record, read_records, training_record
+    from rena_lib.real_trainings import append_record, kws_data, read_records, training_record
     from rena_lib.training import KwsEvaluator
 
     runs = args.out / "runs.jsonl"
     budget = search_budget(args.train_seed)
     ev = KwsEvaluator(budget, split_salt=args.split_salt, with_test=True).prepare()
-    data = {
-        "dataset": "speech_commands",
-        "data_dir": "RENA_DATA_DIR" if os.environ.get("RENA_DATA_DIR") else "keras download",
-        "split_salt": args.split_salt,
-        "train_examples": len(ev.data.labels("train")),
-        "validation_examples": len(ev.data.labels("validation")),
-        "test_examples": len(ev.data.labels("test")),
-        "augmentation": "bank",
-    }
+    data = kws_data(ev, args.split_salt)
     if args.source == "table2":
         todo = [(name, spec, {}) for name, spec in table2_specs()]
     else:

@@ -51,21 +51,13 @@ def _flops(notation: str) -> float:
 def train(args: argparse.Namespace) -> None:
     """Train every (row, seed) not yet in runs.jsonl."""
     from rena_lib.arch import from_paper_notation
-    from rena_lib.real_trainings import append_record, done_keys, record_key, training_record
+    from rena_lib.real_trainings import append_record, done_keys, kws_data, record_key, training_record
     from rena_lib.training import Budget, KwsEvaluator
 
     runs = args.out / "runs.jsonl"
     budget0 = getattr(Budget, args.budget)("kws")
     ev = KwsEvaluator(budget0, split_salt=args.split_salt, with_test=True).prepare()
-    data = {
-        "dataset": "speech_commands",
-        "data_dir": "RENA_DATA_DIR" if os.environ.get("RENA_DATA_DIR") else "keras download",
-        "split_salt": args.split_salt,
-        "train_examples": len(ev.data.labels("train")),
-        "validation_examples": len(ev.data.labels("validation")),
-        "test_examples": len(ev.data.labels("test")),
-        "augmentation": "bank",
-    }
+    data = kws_data(ev, args.split_salt)
     todo = [(s, r) for s in args.seeds for r in rows() if not args.only or any(o in r[0] for o in args.only)]
     # rows above HEAVY_FLOPS (hours per seed on 2 cores) come after every seed of the others
     todo.sort(key=lambda t: _flops(t[1][1]) > HEAVY_FLOPS)
