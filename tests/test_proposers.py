@@ -395,3 +395,19 @@ def test_a_missing_policy_gradient_is_an_error_naming_the_variable():
     ]
     with pytest.raises(MissingGradientError, match="orphan_weight"):
         rena.tell(cands, records)
+
+
+def test_edit_history_of_children_sampled_whole_starts_at_them(tmp_path):
+    from rena_lib.export import edit_history
+
+    cfg = SearchConfig(space="kws", proposer="evolution", episodes=1, episode_size=3, batch_size=4,
+                       constraints=["params < 1e5"], proposer_options={"population": 4, "sample": 2})  # fmt: skip
+    log = run_search(cfg, ProxyEvaluator(), tmp_path / "s", progress=False)
+    whole = next(r for r in log.records if r["parent_key"] is None and not r["failed"])
+    steps = edit_history(log, whole["child_id"])
+    assert len(steps) == 1 and steps[0].description == "sampled whole by evolution"
+    edited = next(r for r in log.records if r["parent_key"] is not None and not r["failed"])
+    steps = edit_history(log, edited["child_id"])
+    assert steps[0].description == "sampled whole by evolution" and steps[-1].spec_key == edited["spec_key"]
+    with pytest.raises(ValueError, match="sampled whole"):
+        log.history(edited["child_id"])

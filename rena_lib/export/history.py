@@ -114,7 +114,8 @@ def edit_history(
 
     Follows parent_key links back to a spec key no earlier record has (SearchLog.lineage; the baseline,
     found in config.json or given), then replays every step's actions with rena_lib.actions.apply; each
-    replayed spec must equal the logged one. Returns a list of HistoryStep, the baseline first.
+    replayed spec must equal the logged one. Returns a list of HistoryStep, the baseline first; a lineage
+    that starts at a child sampled whole (no parent: TPE, evolution's initial population) starts there.
     """
     from rena_lib.actions import apply
 
@@ -124,10 +125,22 @@ def edit_history(
     else:
         rec = child
     chain = SearchLog.lineage(records, rec)
-    spec = _find_baseline(search_config(log), chain[0].get("parent_key"), baseline)
-    steps = [
-        HistoryStep(0, None, None, None, [], "baseline", to_paper_notation(spec), spec.key(), spec.to_dict())
-    ]
+    first = chain[0]
+    if first.get("parent_key") is None:  # sampled whole (TPE, evolution's initial population): start there
+        spec = Spec.from_dict(first["spec"])
+        what = f"sampled whole by {first.get('proposer')}"
+        steps = [
+            HistoryStep(0, first["child_id"], first.get("episode"), first.get("step"), [], what,
+                        to_paper_notation(spec), spec.key(), spec.to_dict())
+        ]  # fmt: skip
+        chain = chain[1:]
+    else:
+        spec = _find_baseline(search_config(log), first.get("parent_key"), baseline)
+        steps = [
+            HistoryStep(
+                0, None, None, None, [], "baseline", to_paper_notation(spec), spec.key(), spec.to_dict()
+            )
+        ]
     for i, r in enumerate(chain, start=1):
         actions = list(r.get("actions") or [])
         words = []

@@ -230,7 +230,14 @@ class SearchLog:
         rec = next((r for r in self.records if r["child_id"] == child_id), None)
         if rec is None:
             raise ValueError(f"no child {child_id} in the log")
-        return [a for r in self.lineage(self.records, rec) for a in r["actions"]]
+        chain = self.lineage(self.records, rec)
+        if chain[0].get("parent_key") is None:
+            raise ValueError(
+                f"child {child_id} descends from child {chain[0]['child_id']}, which the {chain[0].get('proposer')} "
+                "proposer sampled whole (no parent): no edits lead to it from the baseline. "
+                "rena_lib.export.edit_history starts such a lineage at that child"
+            )
+        return [a for r in chain for a in r["actions"]]
 
     # one best-child rule, one lineage and one quiet file reader, for SearchLog records and bare ones alike
     @staticmethod
