@@ -20,6 +20,9 @@ from rena_lib.executors import Executor
 from rena_lib.search import SearchConfig, SearchLog, check_directory, run_search
 
 __all__ = [
+    "ANYTIME_STATS",
+    "anytime_curves",
+    "anytime_table",
     "best_so_far",
     "feasibility_summary",
     "feasible_so_far",
@@ -301,3 +304,68 @@ def feasibility_summary(logs: Mapping[str, SearchLog], last: int = 100) -> pd.Da
             }
         )
     return pd.DataFrame(rows).set_index("search")
+
+
+#: the anytime statistics of NAS benchmarking practice (NAS-Bench-201, NASLib), per searched children
+ANYTIME_STATS = ("best feasible reward", "best feasible accuracy", "feasible per 50")
+
+
+def anytime_curves(logs: Mapping[str, Sequence[SearchLog]], per: int = 50) -> pd.DataFrame:
+    """Per strategy (name -> one log per seed) and searched children n: median and interquartile range over
+    seeds of the best feasible reward and accuracy among the first n children, and of the feasible
+    children among the `per` children ending at n (the window is shorter before n = per)."""
+    if not isinstance(per, int) or isinstance(per, bool) or per < 1:
+        raise ValueError(f"per must be a positive int, got {per!r}")
+    frames = []
+    for strategy, seeds in logs.items():
+        if not seeds:
+            raise ValueError(f"strategy {strategy!r} has no search logs")
+        per_seed = []
+        for log in seeds:
+            df = log.to_dataframe()
+            feasible = df["feasible"].astype(bool) & ~df["failed"].astype(bool)
+            per_seed.append(
+                pd.DataFrame(
+                    {
+                        ANYTIME_STATS[0]: df["reward"].where(feasible).cummax().to_numpy(),
+                        ANYTIME_STATS[1]: df["performance"].where(feasible).cummax().to_numpy(),
+                        ANYTIME_STATS[2]: feasible.astype(int).rolling(per, min_periods=1).sum().to_numpy(),
+                    }
+                )
+            )
+        n = min(len(f) for f in per_seed)  # the children every seed has searched
+        for stat in ANYTIME_STATS:
+            values = np.stack([f[stat].to_numpy()[:n] for f in per_seed])  # seeds x children
+            with np.errstate(all="ignore"):
+                q = np.nanquantile(np.where(np.isnan(values), -np.inf, values), [0.25, 0.5, 0.75], axis=0)
+            q = np.where(np.isinf(q), np.nan, q)  # a quantile among seeds with nothing feasible yet
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "strategy": strategy,
+                        "statistic": stat,
+                        "searched children": np.arange(1, n + 1),
+                        "q25": q[0],
+                        "median": q[1],
+                        "q75": q[2],
+                        "seeds": len(per_seed),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def anytime_table(curves: pd.DataFrame, at: Sequence[int] = (100, 200, 400)) -> pd.DataFrame:
+    """The anytime curves read at a few budgets: "median [q25, q75]" per strategy and statistic."""
+    rows = []
+    for (strategy, stat), g in curves.groupby(["strategy", "statistic"], sort=False):
+        row = {"strategy": strategy, "statistic": stat, "seeds": int(g["seeds"].iloc[0])}
+        for n in at:
+            hit = g[g["searched children"] == n]
+            row[f"at {n}"] = (
+                None
+                if hit.empty or np.isnan(hit["median"].iloc[0])
+                else f"{hit['median'].iloc[0]:.3g} [{hit['q25'].iloc[0]:.3g}, {hit['q75'].iloc[0]:.3g}]"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(["strategy", "statistic"])

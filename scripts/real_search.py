@@ -127,14 +127,21 @@ def summarize_log(records: list[dict]) -> dict:
 
 def report(args: argparse.Namespace) -> None:
     """Write summary.json over every search directory under --out."""
+    from rena_lib.experiments import anytime_curves, anytime_table
     from rena_lib.search import SearchLog
 
-    searches = {}
+    searches, by_strategy = {}, {}
     for directory in sorted(p for p in args.out.iterdir() if (p / "config.json").exists()):
         log = SearchLog(directory)
         done = json.loads((directory / "config.json").read_text())
         total = done["episodes"] * done["episode_size"] * done["batch_size"]
         searches[directory.name] = {"planned_children": total, **summarize_log(log.records)}
+        if len(log):
+            by_strategy.setdefault(directory.name.rsplit("-seed", 1)[0], []).append(log)
+    anytime = None
+    if by_strategy:
+        table = anytime_table(anytime_curves(by_strategy), at=(50, 100, 150, 200, 400))
+        anytime = {f"{s} / {stat}": row for (s, stat), row in table.to_dict("index").items()}
     summary = {
         **header("real_search", __file__),
         "setting": "Fig. 4b: KWS layer space, FC (1,12) baseline, " + " and ".join(CONSTRAINTS) + ", 5 x 10, top-10",
@@ -145,6 +152,7 @@ def report(args: argparse.Namespace) -> None:
         "max_flops_trained": args.max_flops,
         "departure": "children above max_flops_trained FLOPs per example are failed children (reward 0), not trained",
         "searches": searches,
+        "anytime_median_iqr_over_seeds": anytime,
     }  # fmt: skip
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     for name, s in searches.items():

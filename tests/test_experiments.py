@@ -64,3 +64,48 @@ def test_curves_and_summaries_from_saved_logs(tmp_path):
         experiments.fig4b_curves({"RENA": logs["RENA seed 0"]}, window=2)
     table = experiments.summary_table(logs)
     assert list(table["children"]) == [8, 8]
+
+
+def _proxy_logs(tmp_path):
+    """Three short proxy searches (seeds 0-2) each of random search and regularized evolution."""
+    from rena_lib.proxy import ProxyEvaluator
+    from rena_lib.search import SearchConfig, run_search
+
+    options = {"random": {}, "evolution": {"proposer_options": {"population": 5, "sample": 2}}}
+    logs = {}
+    for proposer, extra in options.items():
+        logs[proposer] = []
+        for seed in range(3):
+            cfg = SearchConfig(space="kws", proposer=proposer, episodes=2, episode_size=2, batch_size=5,
+                               seed=seed, constraints=["params < 1e5"], **extra)  # fmt: skip
+            logs[proposer].append(
+                run_search(cfg, ProxyEvaluator(), tmp_path / f"{proposer}{seed}", progress=False)
+            )
+    return logs
+
+
+def test_anytime_curves_median_and_iqr_over_seeds(tmp_path):
+    import numpy as np
+
+    from rena_lib.experiments import ANYTIME_STATS, anytime_curves, anytime_table
+
+    logs = _proxy_logs(tmp_path)
+    curves = anytime_curves(logs, per=5)
+    assert set(curves["statistic"]) == set(ANYTIME_STATS) and set(curves["strategy"]) == {
+        "random",
+        "evolution",
+    }
+    g = curves[(curves["strategy"] == "random") & (curves["statistic"] == "feasible per 50")]
+    assert list(g["searched children"]) == list(range(1, 21)) and (g["seeds"] == 3).all()
+    counts = []
+    for log in logs["random"]:
+        df = log.to_dataframe()
+        ok = (df["feasible"] & ~df["failed"]).astype(int).to_numpy()
+        counts.append([ok[max(0, n - 5) : n].sum() for n in range(1, 21)])
+    assert np.allclose(g["median"], np.median(np.array(counts), axis=0))
+    best = curves[(curves["strategy"] == "random") & (curves["statistic"] == "best feasible reward")]
+    assert (np.diff(best["median"].dropna()) >= 0).all()  # best so far never falls
+    table = anytime_table(curves, at=(10, 20, 400))
+    assert table.loc[("random", "feasible per 50"), "at 400"] is None  # beyond the searches
+    with pytest.raises(ValueError, match="per"):
+        anytime_curves(logs, per=0)
