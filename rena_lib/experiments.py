@@ -327,8 +327,8 @@ def anytime_curves(logs: Mapping[str, Sequence[SearchLog]], per: int = 50) -> pd
             per_seed.append(
                 pd.DataFrame(
                     {
-                        ANYTIME_STATS[0]: df["reward"].where(feasible).cummax().to_numpy(),
-                        ANYTIME_STATS[1]: df["performance"].where(feasible).cummax().to_numpy(),
+                        ANYTIME_STATS[0]: df["reward"].where(feasible).cummax().ffill().to_numpy(),
+                        ANYTIME_STATS[1]: df["performance"].where(feasible).cummax().ffill().to_numpy(),
                         ANYTIME_STATS[2]: feasible.astype(int).rolling(per, min_periods=1).sum().to_numpy(),
                     }
                 )
@@ -368,4 +368,5 @@ def anytime_table(curves: pd.DataFrame, at: Sequence[int] = (100, 200, 400)) -> 
                 else f"{hit['median'].iloc[0]:.3g} [{hit['q25'].iloc[0]:.3g}, {hit['q75'].iloc[0]:.3g}]"
             )
         rows.append(row)
-    return pd.DataFrame(rows).set_index(["strategy", "statistic"])
+    table = pd.DataFrame(rows).set_index(["strategy", "statistic"])
+    return table.astype(object).where(table.notna(), None)  # None, not NaN, where nothing was reached

@@ -107,6 +107,39 @@ def fig4b(
     return fig
 
 
+def anytime(
+    curves: pd.DataFrame, label: str, paper_first_feasible: int | None = PAPER_FIRST_FEASIBLE
+) -> Figure:
+    """Fig. 4b in the style of NAS benchmarks: per strategy, the median over seeds (line) and interquartile
+    range (band) of each anytime statistic against children searched (experiments.anytime_curves)."""
+    stats = list(dict.fromkeys(curves["statistic"]))
+    fig, axes = plt.subplots(1, len(stats), figsize=(4.2 * len(stats), 3.6), squeeze=False)
+    palette = dict(zip(dict.fromkeys(curves["strategy"]), sns.color_palette("tab10"), strict=False))
+    for ax, stat in zip(axes[0], stats, strict=True):
+        for strategy, g in curves[curves["statistic"] == stat].groupby("strategy", sort=False):
+            color = palette[strategy]
+            ax.plot(
+                g["searched children"],
+                g["median"],
+                color=color,
+                lw=1.3,
+                label=f"{strategy} ({g['seeds'].iloc[0]})",
+            )
+            ax.fill_between(g["searched children"], g["q25"], g["q75"], color=color, alpha=0.2, lw=0)
+        ax.set_xlabel("searched children")
+        ax.set_ylabel(stat)
+        if paper_first_feasible is not None and stat != stats[0]:
+            ax.axvline(paper_first_feasible, color="k", ls=":", lw=1)
+    axes[0][0].legend(fontsize=7, title="strategy (seeds)", title_fontsize=7)
+    fig.suptitle(
+        f"Fig. 4b: KWS, size < 0.1M and intensity > 10 FLOPs/byte - {label}\n"
+        "lines: median over seeds; bands: interquartile range; dotted: the paper's ~120 children",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    return fig
+
+
 def policy_decisions(
     probs: Sequence[Sequence[float]],
     decisions: Sequence[Mapping[str, Any]],

@@ -73,8 +73,8 @@ STRATEGIES: dict[str, dict] = {
 }
 
 
-def config(strategy: str, seed: int, children: int):
-    """The SearchConfig of one real search: Fig. 4b's setting, `children` children."""
+def config(strategy: str, seed: int, children: int, strategies: dict | None = None):
+    """The SearchConfig of one search: Fig. 4b's setting, `children` children, a strategy of STRATEGIES."""
     from rena_lib.search import SearchConfig
 
     base = SearchConfig.paper("kws", constraints=CONSTRAINTS)
@@ -82,7 +82,11 @@ def config(strategy: str, seed: int, children: int):
     if children % per_episode:
         raise ValueError(f"--children must be a multiple of {per_episode} (one episode), got {children}")
     return SearchConfig.paper(
-        "kws", constraints=CONSTRAINTS, seed=seed, episodes=children // per_episode, **STRATEGIES[strategy]
+        "kws",
+        constraints=CONSTRAINTS,
+        seed=seed,
+        episodes=children // per_episode,
+        **(strategies or STRATEGIES)[strategy],
     )
 
 

@@ -83,3 +83,19 @@ def test_policy_decisions_marks_the_sampled_option():
     with pytest.raises(ValueError, match="no decisions"):
         figures.policy_decisions([], [], {}, "title")
     plt.close("all")
+
+
+def test_anytime_figure_draws_median_and_iqr_per_strategy():
+    rows = []
+    for strategy, level in (("random", 0.3), ("rena", 0.5)):
+        for stat in ("best feasible reward", "feasible per 50"):
+            for n in range(1, 11):
+                rows.append({"strategy": strategy, "statistic": stat, "searched children": n, "q25": level - 0.1,
+                             "median": level, "q75": level + 0.1, "seeds": 3})  # fmt: skip
+    fig = figures.anytime(pd.DataFrame(rows), "test double")
+    axes = fig.axes
+    assert [ax.get_ylabel() for ax in axes] == ["best feasible reward", "feasible per 50"]
+    assert [line.get_label() for line in axes[0].get_lines()] == ["random (3)", "rena (3)"]
+    assert np.allclose(axes[0].get_lines()[1].get_ydata(), 0.5) and len(axes[0].collections) == 2  # two bands
+    assert "test double" in fig._suptitle.get_text()
+    plt.close(fig)
