@@ -28,14 +28,16 @@ benchmarks/mcu_memory.py against the int8 model that :func:`rena_lib.export.to_t
   with a QUANTIZE first and a DEQUANTIZE last, which :func:`tflite_ram` leaves out by default
   (``int8_io=False`` keeps them). The int32 shape tensors the converter adds for the dynamic batch
   (a few bytes) are not activations and are reported apart.
-* **a GRU follows the unrolled export at its two ends.** The exporter unrolls the recurrence into ~17
-  ops per time step. Entering, the input sequence, its time-major copy (TRANSPOSE) and that copy's step
-  slices (UNPACK) are live (the input is freed after the copy unless a later op reads it), with the zero
-  state and its recurrent projection's three slices (4u), which the converter computes first; leaving,
-  the step outputs and their packed sequence (PACK, 2 x the output). Peaks inside the recurrence are not
-  modelled (the converter hoists runs of input projections ahead of their steps; a bidirectional GRU keeps
-  the step slices for its backward pass): benchmarks/mcu_memory.py reports where the exported peak is
-  higher than this count.
+* **a GRU follows the unrolled export: its two ends and its recurrence.** The exporter unrolls the
+  recurrence into ~17 ops per time step. Entering, the input sequence, its time-major copy (TRANSPOSE)
+  and that copy's step slices (UNPACK) are live (the input is freed after the copy unless a later op
+  reads it), with the zero state and its recurrent projection's three slices (4u), which the converter
+  computes first; leaving, the step outputs and their packed sequence (PACK, 2 x the output). Inside,
+  the converter orders independent ops by name, so the input projections of later steps whose cell
+  names sort first (gru_cell_11 .. gru_cell_29 before gru_cell_3) are computed ahead of their steps and
+  wait, 3u each, while the step outputs accumulate (:func:`gru_recurrence_peak`; a bidirectional GRU
+  runs its directions one after the other and keeps the step slices for the second). This follows the
+  converter's naming and ordering (TF 2.21, Keras 3): it is checked in benchmarks/mcu_memory.py.
 
 Flash (``flash_bytes``): what the int8 export stores per weight tensor: int8 weights, an int32 bias per
 output channel, and for both a float32 scale and an int64 zero point per output channel (per-channel
@@ -63,6 +65,7 @@ __all__ = [
     "RamPeak",
     "check_precision",
     "flash_bytes",
+    "gru_recurrence_peak",
     "peak_ram",
     "tflite_flash",
     "tflite_ram",
@@ -169,15 +172,59 @@ def _buffers(ops: list[Op]) -> dict[str, str]:
     return buf
 
 
+def _gru_step_keys(steps: int) -> list[str]:
+    """The name the unrolled export gives each time step's cell: gru_cell_1, gru_cell_3, ... (+ "/")."""
+    return [f"gru_cell_{2 * t + 1}/" for t in range(steps)]
+
+
+def gru_recurrence_peak(steps: int, n: int, units: int, *, bidirectional: bool = False) -> int:
+    """Values live at once inside an unrolled GRU's recurrence (input and output buffers outside it excluded).
+
+    The converter orders the unrolled graph's independent ops by name: just before step t computes its
+    own input projection (FULLY_CONNECTED, 3u, and its SPLIT into three u slices), it computes the
+    projections of every later step whose cell name sorts before step t's (gru_cell_11 .. gru_cell_29
+    before gru_cell_3), and they stay live until their steps read them. At that SPLIT the live values are:
+    the step's recurrent projection sliced in three (3u), its own projection and its three slices (6u),
+    the hoisted projections of later steps (3u each), the step slices of the input not yet projected (n
+    each), and the step outputs so far (u each; all stay live until the sequence is packed). A
+    bidirectional GRU runs one direction after the other: during the first, every input step slice stays
+    live (the second reads them too), and so does the zero state (u); during the second, the first
+    direction's output sequence (steps x u).
+    """
+    keys = _gru_step_keys(steps)
+    u, best = units, 0
+    for second in (False, True) if bidirectional else (False,):
+        top = ""
+        for t, key in enumerate(keys):
+            if key <= top:  # its projection was hoisted into an earlier step's run
+                continue
+            top = key
+            computed = sum(k <= top for k in keys)
+            pending = computed - (t + 1)  # hoisted projections of later steps
+            slices = steps if bidirectional and not second else steps - computed
+            live = 9 * u + 3 * u * pending + n * slices + u * t
+            if bidirectional:
+                live += steps * u if second else u
+            elif t == 0:
+                live += u  # the zero state, read by the first step's gates
+            best = max(best, live)
+    return best
+
+
 def _gru_peak(o: Op, k: int, live: list[str], size: dict[str, int], first: dict[str, int],
               last: dict[str, int], buf: dict[str, str], width: int) -> int:  # fmt: skip
-    """Live bytes of a GRU at its two ends in the unrolled export (see the module docstring)."""
+    """Live bytes of a GRU in the unrolled export: its two ends and its recurrence (module docstring)."""
     src, out = buf[o.inputs[0]], o.name
     others = sum(size[b] for b in live if b not in (src, out))
     copies = 3 if last[src] > k else 2  # input (if still read later), time-major copy, its step slices
     entry = others + copies * size[src] + GRU_HOISTED_UNITS * o.config["units"] * width
     leaving = sum(size[b] for b in live if b != src or last[src] > k) + size[out]  # + the packed steps
-    return max(entry, leaving)
+    steps, n = o.in_shapes[0]
+    inside = gru_recurrence_peak(
+        steps, n, o.config["units"], bidirectional=bool(o.config.get("bidirectional"))
+    )
+    recurrence = others + (size[src] if last[src] > k else 0) + inside * width
+    return max(entry, leaving, recurrence)
 
 
 def peak_ram(x: Spec | Graph, precision: str = "int8") -> RamPeak:
