@@ -2,11 +2,13 @@
 
     python scripts/fit_surrogate.py            # writes results/cpu/real_trainings/table.jsonl, results/cpu/surrogate/
 
-Sources: results/cpu/real_trainings/runs.jsonl (Table 2's rows and random walks at the search budget,
-scripts/collect_real_trainings.py) and every child trained by the real-data searches
-(results/cpu/real_searches/*/log.jsonl, scripts/real_search.py), labelled "search:<strategy>". A spec
-trained by several sources keeps every row (they are separate trainings). The surrogate
-(rena_lib.surrogate) is cross-validated on architectures held out from the fit (Kendall tau, MAE, per
+The table (results/cpu/real_trainings/table.jsonl) holds every real training of the project, each with
+its budget: results/cpu/real_trainings/runs.jsonl (Table 2's rows and random walks at the search budget,
+scripts/collect_real_trainings.py), every child trained by the real-data searches
+(results/cpu/real_searches/*/log.jsonl, scripts/real_search.py), labelled "search:<strategy>", and the
+cpu-budget Table 2 trainings and the smoke-budget budget study (OTHER_TABLES). A spec trained by several
+sources keeps every row (they are separate trainings). The surrogate (rena_lib.surrogate), on the
+search-budget rows only, is cross-validated on architectures held out from the fit (Kendall tau, MAE, per
 source), then fitted on all rows and saved with that validation.
 """
 
@@ -28,6 +30,11 @@ from benchmarks.common import header  # noqa: E402
 TRAININGS = ROOT / "results" / "cpu" / "real_trainings"
 SEARCHES = ROOT / "results" / "cpu" / "real_searches"
 SURROGATE = ROOT / "results" / "cpu" / "surrogate"
+#: the project's other tables of real trainings: (file, source label)
+OTHER_TABLES = (
+    (ROOT / "results" / "cpu" / "table2" / "runs.jsonl", "table2 (cpu budget)"),
+    (ROOT / "benchmarks" / "results" / "budgets_smoke_runs.jsonl", "budgets (smoke budget)"),
+)
 
 
 def search_rows(searches: Path) -> list[dict]:
@@ -62,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=SURROGATE)
     args = ap.parse_args(argv)
     budget = search_budget(0).to_dict()
-    rows = [r for r in read_records(TRAININGS / "runs.jsonl") if r["budget"] == budget] + search_rows(
-        SEARCHES
-    )
+    rows = read_records(TRAININGS / "runs.jsonl") + search_rows(SEARCHES)
+    for path, source in OTHER_TABLES:  # every other real training of the project, at its own budget
+        rows += [{**r, "source": r.get("source", source)} for r in read_records(path)]
     table = TRAININGS / "table.jsonl"
     tmp = table.with_suffix(".jsonl.tmp")
     tmp.write_text("".join(json.dumps(r, sort_keys=True, allow_nan=False) + "\n" for r in rows))
@@ -76,11 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     sources: dict[str, int] = {}
     for r in rows:
         sources[r["source"]] = sources.get(r["source"], 0) + 1
+    at_budget = sum(1 for r in rows if r["budget"] == budget and not r["failed"])
     report = {
         **header("fit_surrogate", __file__, argv),
         "table": str(table.relative_to(ROOT)),
         "rows": len(rows),
         "rows_by_source": sources,
+        "rows_at_the_search_budget": at_budget,
+        "search_budget": budget,
         "target_rows": 800,
         "noise_std": surrogate.noise_std,
         "noise_specs": surrogate.noise_specs,
@@ -88,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {"kendall_tau": ">= 0.6 on held-out architectures"},
     }
     (args.out / "validation.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    print(json.dumps({k: report[k] for k in ("rows", "rows_by_source")}))
+    print(json.dumps({k: report[k] for k in ("rows", "rows_by_source", "rows_at_the_search_budget")}))
     print({k: validation[k] for k in ("kendall_tau", "mae", "unique_specs")})
     for source, q in validation["per_source"].items():
         print(f"  {source}: {q}")
