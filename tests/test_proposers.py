@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from search_doubles import Counting, strip
 
 from rena_lib.arch import Spec
 from rena_lib.arch.graph import validate
@@ -46,24 +47,6 @@ def small(proposer: str = "evolution", **overrides) -> SearchConfig:
         controller_units=16, seed=0,
     )  # fmt: skip
     return SearchConfig(**{**base, **overrides})
-
-
-class Counting:
-    """The proxy evaluator, counting its calls; raises exc at call number fail_at (a simulated kill)."""
-
-    def __init__(self, fail_at=None, exc=KeyboardInterrupt):
-        self.calls, self.fail_at, self.exc = [], fail_at, exc
-
-    def __call__(self, spec):
-        if self.fail_at is not None and len(self.calls) == self.fail_at:
-            raise self.exc("simulated kill")
-        self.calls.append(spec.key())
-        return ProxyEvaluator()(spec)
-
-
-def strip(records):
-    """Records without the fields that measure time."""
-    return [{k: v for k, v in r.items() if k != "wall_time"} for r in records]
 
 
 def _needs(proposer):

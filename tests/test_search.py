@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from search_doubles import Counting, strip
 
 from rena_lib import spaces
 from rena_lib.actions import replay
@@ -37,24 +38,6 @@ def small(proposer: str = "random", **overrides) -> SearchConfig:
         seed=0,
     )
     return SearchConfig(**{**base, **overrides})
-
-
-class Counting:
-    """The proxy evaluator, counting its calls; raises exc at call number fail_at (a simulated kill)."""
-
-    def __init__(self, fail_at=None, exc=KeyboardInterrupt):
-        self.calls, self.fail_at, self.exc = [], fail_at, exc
-
-    def __call__(self, spec):
-        if self.fail_at is not None and len(self.calls) == self.fail_at:
-            raise self.exc("simulated kill")
-        self.calls.append(spec.key())
-        return ProxyEvaluator()(spec)
-
-
-def strip(records):
-    """Records without the fields that measure time."""
-    return [{k: v for k, v in r.items() if k != "wall_time"} for r in records]
 
 
 # ---- config --------------------------------------------------------------------------------------------
