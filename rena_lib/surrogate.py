@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from rena_lib import spaces
+from rena_lib.arch.registry import family_types, get_task
 from rena_lib.arch.spec import Spec
 from rena_lib.evaluation import EvalResult
 
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 MIN_ROWS = 20
-_SOURCES = ("src1", "src2")
 _FILES = ("surrogate.json", "model.pkl")
 
 
@@ -46,38 +46,35 @@ def _space(space: str | spaces.SearchSpace) -> spaces.SearchSpace:
     return spaces.get(space) if isinstance(space, str) else space
 
 
-def _types(space: spaces.SearchSpace) -> dict[str, tuple[str, ...]]:
-    """Every layer type of the space's task and granularity (the space's own, then the task's others, such
-    as the global average pooling of Table 2's notation) and its fields."""
-    from rena_lib.arch import schema
+def _numeric_fields(space: spaces.SearchSpace) -> dict[str, list[str]]:
+    """Every layer type a spec of the space's task and granularity may hold (the space's own first, then the
+    family's others, such as the global average pooling of Table 2's notation), with its numeric fields
+    (those whose values in the space are numbers)."""
+    family = get_task(space.task).granularities[space.granularity].family
+    fields = {t: space.type_features[t] for t in space.layer_types}
+    fields |= {name: entry.fields for name, entry in family_types(family).items() if name not in fields}
+    return {
+        t: [
+            f
+            for f in fs
+            if f not in spaces.SOURCE_FEATURES
+            and f in space.features
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in space.features[f])
+        ]
+        for t, fs in fields.items()
+    }
 
-    table = (
-        schema.MODULE_TYPES
-        if space.granularity == "module"
-        else (schema.KWS_TYPES if space.task == "kws" else schema.CIFAR_TYPES)
-    )
-    return {**{t: space.type_features[t] for t in space.layer_types}, **table}
 
-
-def _numeric(space: spaces.SearchSpace, layer_type: str) -> list[str]:
-    fields = _types(space)[layer_type]
-    return [
-        f
-        for f in fields
-        if f not in _SOURCES
-        and f in space.features
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in space.features[f])
-    ]
+def _names(numeric: dict[str, list[str]]) -> list[str]:
+    names = ["log10_params", "log10_flops", "log10_intensity", "layers"]
+    for t, fs in numeric.items():
+        names += [f"{t}:count", f"{t}:depth", f"{t}:first", f"{t}:last", *(f"{t}:{f}" for f in fs)]
+    return names
 
 
 def feature_names(space: str | spaces.SearchSpace) -> list[str]:
     """The names of spec_features' columns for a space, in order."""
-    space = _space(space)
-    names = ["log10_params", "log10_flops", "log10_intensity", "layers"]
-    for t in _types(space):
-        names += [f"{t}:count", f"{t}:depth", f"{t}:first", f"{t}:last"]
-        names += [f"{t}:{f}" for f in _numeric(space, t)]
-    return names
+    return _names(_numeric_fields(_space(space)))
 
 
 def spec_features(spec: Spec, space: str | spaces.SearchSpace) -> np.ndarray:
@@ -85,7 +82,7 @@ def spec_features(spec: Spec, space: str | spaces.SearchSpace) -> np.ndarray:
     from rena_lib.metrics import measure
 
     space = _space(space)
-    _check_describable(spec, space)
+    numeric = _check_describable(spec, space)
     m = measure(spec)
     row: dict[str, float] = {
         "log10_params": math.log10(max(m["params"], 1)),
@@ -93,20 +90,21 @@ def spec_features(spec: Spec, space: str | spaces.SearchSpace) -> np.ndarray:
         "log10_intensity": math.log10(max(m["intensity"], 1e-6)),
         "layers": float(len(spec.layers)),
     }
-    for t in _types(space):
+    for t, fields in numeric.items():
         mine = [layer for layer in spec.layers if layer.type == t]
         row[f"{t}:count"] = float(len(mine))
         row[f"{t}:depth"] = float(sum(layer.get("num_layers", 1) for layer in mine))
         row[f"{t}:first"] = float(spec.layers[0].type == t)
         row[f"{t}:last"] = float(spec.layers[-1].type == t)
-        for f in _numeric(space, t):
+        for f in fields:
             row[f"{t}:{f}"] = float(np.mean([layer[f] for layer in mine])) if mine else 0.0
-    return np.array([row[n] for n in feature_names(space)], dtype=np.float64)
+    return np.array([row[n] for n in _names(numeric)], dtype=np.float64)
 
 
-def _check_describable(spec: Spec, space: spaces.SearchSpace) -> None:
-    """Raise ValueError unless spec has the space's task, granularity, layer types and fields (values may
-    lie off the space's grid, as the published architectures of Table 2 do)."""
+def _check_describable(spec: Spec, space: spaces.SearchSpace) -> dict[str, list[str]]:
+    """The space's numeric fields per layer type (_numeric_fields), after raising ValueError unless spec has
+    the space's task, granularity, layer types and fields (values may lie off the space's grid, as the
+    published architectures of Table 2 do)."""
     where = f"the surrogate describes networks of the space {space.name!r} ({space.task})"
     if not isinstance(spec, Spec):
         raise ValueError(f"{where}; got {type(spec).__name__}, not a Spec")
@@ -114,14 +112,14 @@ def _check_describable(spec: Spec, space: spaces.SearchSpace) -> None:
         raise ValueError(f"{where}; this spec is a {spec.granularity} spec of the task {spec.task!r}")
     if not spec.layers:
         raise ValueError(f"{where}; this spec has no layers")
+    numeric = _numeric_fields(space)
     for i, layer in enumerate(spec.layers, start=1):
-        if layer.type not in _types(space):
-            raise ValueError(
-                f"{where}; layer {i} has the type {layer.type!r}, not one of {tuple(_types(space))}"
-            )
-        missing = [f for f in _numeric(space, layer.type) if not isinstance(layer.get(f), int | float)]
+        if layer.type not in numeric:
+            raise ValueError(f"{where}; layer {i} has the type {layer.type!r}, not one of {tuple(numeric)}")
+        missing = [f for f in numeric[layer.type] if not isinstance(layer.get(f), int | float)]
         if missing:
             raise ValueError(f"{where}; layer {i} ({layer.type}) lacks the numeric fields {missing}")
+    return numeric
 
 
 def _budget_key(budget: dict[str, Any]) -> str:
