@@ -327,8 +327,9 @@ def anytime_curves(logs: Mapping[str, Sequence[SearchLog]], per: int = 50) -> pd
             per_seed.append(
                 pd.DataFrame(
                     {
-                        ANYTIME_STATS[0]: df["reward"].where(feasible).cummax().ffill().to_numpy(),
-                        ANYTIME_STATS[1]: df["performance"].where(feasible).cummax().ffill().to_numpy(),
+                        # best_so_far is NaN where the child itself is not counted: carry the best forward
+                        ANYTIME_STATS[0]: best_so_far(log, "reward", feasible_only=True).ffill().to_numpy(),
+                        ANYTIME_STATS[1]: best_so_far(log, feasible_only=True).ffill().to_numpy(),
                         ANYTIME_STATS[2]: feasible.astype(int).rolling(per, min_periods=1).sum().to_numpy(),
                     }
                 )
