@@ -21,6 +21,7 @@ from rena_lib.search import SearchConfig, SearchLog, check_directory, run_search
 
 __all__ = [
     "ANYTIME_STATS",
+    "SURROGATE_DIR",
     "anytime_curves",
     "anytime_table",
     "best_so_far",
@@ -36,7 +37,9 @@ __all__ = [
     "summary_table",
 ]
 
-EVALUATORS = ("proxy", "train")
+EVALUATORS = ("surrogate", "proxy", "train")
+#: the committed surrogate of real KWS trainings (scripts/fit_surrogate.py writes it)
+SURROGATE_DIR = Path(__file__).resolve().parent.parent / "results" / "cpu" / "surrogate"
 
 
 def make_evaluator(
@@ -48,8 +51,12 @@ def make_evaluator(
     with_test: bool = False,
     max_seconds: float | None = None,
 ) -> Evaluator:
-    """An evaluator by name: "proxy" (the documented stand-in, no training) or "train" (real training).
+    """An evaluator by name: "surrogate" (fitted on real trainings), "proxy" (a stand-in) or "train".
 
+    "surrogate" (KWS only) scores a child by the committed surrogate of real trainings (SURROGATE_DIR,
+    rena_lib.surrogate: validation accuracy at the KWS search budget, deterministic by spec; no data is
+    read, nothing is trained). "proxy" is rena_lib.proxy, a hand-written formula that trains nothing: a
+    test double, kept for CIFAR-10, which has no surrogate yet.
     "train" trains every child at the scale's budget (Budget.smoke / Budget.cpu / Budget.paper) and loads
     its validation data at once, so a missing or broken dataset fails here, before any search starts.
     max_seconds caps each child's training time (Budget.max_seconds). KWS children read an augmentation
@@ -60,6 +67,15 @@ def make_evaluator(
         from rena_lib.proxy import ProxyEvaluator
 
         return ProxyEvaluator()
+    if name == "surrogate":
+        if task != "kws":
+            raise ValueError(
+                f"there is no surrogate for task {task!r}: the committed surrogate models real KWS trainings "
+                "only; use evaluator 'train' (real training) or 'proxy' (a labelled stand-in)"
+            )
+        from rena_lib.surrogate import Surrogate, SurrogateEvaluator
+
+        return SurrogateEvaluator(Surrogate.load(SURROGATE_DIR))
     if name != "train":
         raise ValueError(f"unknown evaluator {name!r}; choose one of {EVALUATORS}")
     from rena_lib.training import Budget, CifarEvaluator, KwsEvaluator

@@ -9,7 +9,7 @@ parameter gets a rule when it is added.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["RULES", "Rule", "check", "choice"]
@@ -88,14 +88,16 @@ def _constraints(value: Any) -> str | None:
     return None
 
 
-def _variants(value: Any) -> str | None:
-    from rena_lib.search.config import PROPOSERS
+def _strategies(value: Any) -> str | None:
+    from rena_lib.fig4b import STUDY
 
-    allowed = f"a non-empty dict of name -> SearchConfig options with 'proposer' one of {list(PROPOSERS)}"
-    ok = isinstance(value, Mapping) and value
-    ok = ok and all(isinstance(k, str) and isinstance(v, Mapping) for k, v in value.items())
-    ok = ok and all(v.get("proposer", "rena") in PROPOSERS for v in value.values())
-    return None if ok else allowed
+    allowed = f"a non-empty list of distinct strategies of rena_lib.fig4b.STUDY: {sorted(STUDY)}"
+    ok = isinstance(value, list | tuple) and value and all(isinstance(v, str) and v in STUDY for v in value)
+    return None if ok and len(set(value)) == len(value) else allowed
+
+
+def _children(value: Any) -> str | None:
+    return None if _int(value, 50) and value % 50 == 0 else "a positive multiple of 50 (episodes of 5 x 10)"
 
 
 _POSITIVE_INTS = (
@@ -120,7 +122,7 @@ def _rules() -> dict[str, Rule]:
     return {
         "scale": choice("smoke", "cpu", "paper"),
         "evaluator": choice(*EVALUATORS),
-        "search_evaluator": choice("proxy", "kws"),
+        "search_evaluator": choice("surrogate", "proxy", "kws"),
         "executor": choice("local", "ray"),
         "if_exists": choice(*IF_EXISTS),
         "convention": choice(*CONVENTIONS),
@@ -135,7 +137,9 @@ def _rules() -> dict[str, Rule]:
         "split_salt": _text,
         "network": _notation,
         "constraints": _constraints,
-        "variants": _variants,
+        "strategies": _strategies,
+        "children": _children,
+        "max_flops": _seconds,  # None or a number > 0
     }
 
 

@@ -69,16 +69,19 @@ def _is_shared_subset(data: str) -> bool:
 
 
 def score_label(evaluator: str, budget: str = "smoke", data: str = "") -> str:
-    """What a child's performance number is: "proxy score", or "validation accuracy (real training, ...)".
+    """What a child's performance number is: "proxy score", "surrogate accuracy (...)" or "validation accuracy (...)".
 
-    evaluator is "proxy" (rena_lib.proxy: a hand-written stand-in that trains nothing) or "train" (every
-    child trained at the named budget); data is a Provenance data label (a shared subset is named as such;
-    none: the data is left out).
+    evaluator is "proxy" (rena_lib.proxy: a hand-written stand-in that trains nothing), "surrogate" (a model
+    fitted on real trainings at the KWS search budget: rena_lib.surrogate) or "train" (every child trained
+    at the named budget); data is a Provenance data label (a shared subset is named as such; none: the data
+    is left out).
     """
     if evaluator == "proxy":
         return "proxy score"
+    if evaluator == "surrogate":
+        return "surrogate accuracy (fitted on real trainings, search budget)"
     if evaluator != "train":
-        raise ValueError(f"evaluator must be 'proxy' or 'train', got {evaluator!r}")
+        raise ValueError(f"evaluator must be 'proxy', 'surrogate' or 'train', got {evaluator!r}")
     on = "" if not data else ", shared subset" if _is_shared_subset(data) else f", {data}"
     return f"validation accuracy (real training, {budget} budget{on})"
 
@@ -94,7 +97,7 @@ def run_provenance(
     """Provenance of a notebook run: its scale, which data it reads and which machine it runs on.
 
     reads_data=False leaves the data out of the label: nothing was read (default: True unless the evaluator
-    is "proxy"). scored_by ("proxy" or "train"; default: evaluator, when it is one of those) names the
+    is "proxy" or "surrogate"). scored_by ("proxy", "surrogate" or "train"; default: evaluator, when it is one of those) names the
     evaluator behind the children's performance numbers: Provenance.score = score_label(scored_by, scale,
     data).
     """
@@ -111,9 +114,9 @@ def run_provenance(
     except ImportError:  # metrics-only use without TensorFlow
         pass
     if reads_data is None:
-        reads_data = evaluator != "proxy"
+        reads_data = evaluator not in ("proxy", "surrogate")
     data = _data_label(data_dir) if reads_data else ""
-    scored_by = scored_by or (evaluator if evaluator in ("proxy", "train") else "")
+    scored_by = scored_by or (evaluator if evaluator in ("proxy", "surrogate", "train") else "")
     score = score_label(scored_by, scale, data) if scored_by else ""
     return Provenance(scale=scale, data=data, machine=machine, evaluator=evaluator, score=score)
 

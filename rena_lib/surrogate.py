@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 MIN_ROWS = 20
+#: the features whose fitted range Surrogate.inside_fit_range checks
+_RANGE_FEATURES = ("log10_params", "log10_flops", "log10_intensity")
 _FILES = ("surrogate.json", "model.pkl")
 
 
@@ -153,12 +155,16 @@ def _rows(
 
 
 def seed_noise(records: Iterable[dict[str, Any]]) -> tuple[float | None, int]:
-    """(pooled std of validation accuracy over seeds of the same spec, specs with repeats); None if none."""
-    groups: dict[str, list[float]] = {}
+    """(pooled std of validation accuracy over seeds of the same spec, specs with repeats); None if none.
+
+    A spec trained twice with the same seed (by two sources: the same training, repeated) counts once.
+    """
+    groups: dict[str, dict[Any, float]] = {}
     for r in records:
         if not r.get("failed") and r.get("val_accuracy") is not None:
-            groups.setdefault(Spec.from_dict(r["spec"]).key(), []).append(float(r["val_accuracy"]))
-    reps = [v for v in groups.values() if len(v) > 1]
+            seed = r.get("seed", (r.get("budget") or {}).get("seed"))
+            groups.setdefault(Spec.from_dict(r["spec"]).key(), {}).setdefault(seed, float(r["val_accuracy"]))
+    reps = [list(v.values()) for v in groups.values() if len(v) > 1]
     if not reps:
         return None, 0
     ss = sum(float(np.sum((np.array(v) - np.mean(v)) ** 2)) for v in reps)
@@ -191,6 +197,31 @@ class Surrogate:
     noise_std: float | None = None
     noise_specs: int = 0
     validation: dict[str, Any] | None = None
+    #: feature -> [min, max] over the fitted rows (log10_params, log10_flops, log10_intensity): where the
+    #: surrogate has seen real trainings; outside it a prediction is an extrapolation
+    fit_range: dict[str, list[float]] | None = None
+
+    def describe(self) -> str:
+        """One line: what the surrogate models, on how many real trainings, and its held-out quality."""
+        budget = self.budget or {}
+        what = (
+            f"surrogate of validation accuracy (gradient boosting on {self.rows} real trainings in the "
+            f"{self.space} space, {budget.get('epochs', '?')}-epoch search budget"
+        )
+        v = self.validation or {}
+        if v.get("kendall_tau") is not None:
+            what += f"; held-out Kendall tau {v['kendall_tau']:.2f}, MAE {v['mae']:.3f}"
+        return what + ")"
+
+    def inside_fit_range(self, spec: Spec) -> bool:
+        """Whether spec's log-params, log-FLOPs and log-intensity lie within those of the fitted rows."""
+        return self._inside(spec_features(spec, self.space))
+
+    def _inside(self, features: np.ndarray) -> bool:
+        if not self.fit_range:
+            return True
+        x = dict(zip(feature_names(self.space), features, strict=True))
+        return all(lo <= x[name] <= hi for name, (lo, hi) in self.fit_range.items())
 
     def predict(self, specs: Sequence[Spec] | Spec) -> np.ndarray:
         """Predicted validation accuracy of each spec (clipped to [0, 1])."""
@@ -213,7 +244,8 @@ class Surrogate:
         if not overwrite and any((directory / f).exists() for f in _FILES):
             raise FileExistsError(f"{directory} already holds a surrogate; pass overwrite=True to replace it")
         directory.mkdir(parents=True, exist_ok=True)
-        meta = {k: getattr(self, k) for k in ("space", "budget", "rows", "seed", "noise_std", "noise_specs")}
+        keys = ("space", "budget", "rows", "seed", "noise_std", "noise_specs", "fit_range")
+        meta = {k: getattr(self, k) for k in keys}
         meta |= {"validation": self.validation, "features": feature_names(self.space)}
         meta["sklearn"] = __import__("sklearn").__version__
         for name, data in (("model.pkl", pickle.dumps(self.model)), ("surrogate.json", None)):
@@ -242,7 +274,7 @@ class Surrogate:
                 f"{directory}: its features differ from this version's spec_features; fit it again"
             )
         model = pickle.loads((directory / "model.pkl").read_bytes())
-        keys = ("space", "budget", "rows", "seed", "noise_std", "noise_specs", "validation")
+        keys = ("space", "budget", "rows", "seed", "noise_std", "noise_specs", "validation", "fit_range")
         return cls(model=model, **{k: meta.get(k) for k in keys})
 
 
@@ -269,7 +301,15 @@ def fit_surrogate(
     rows, budget, _, x, y = _design(records, space, budget)
     model = _regressor(seed).fit(x, y)
     noise, n = seed_noise(rows)
-    return Surrogate(space, budget, model, rows=len(rows), seed=seed, noise_std=noise, noise_specs=n)
+    names = feature_names(space)
+    column = {name: x[:, names.index(name)] for name in _RANGE_FEATURES}
+    fit_range = {  # widened to 4 decimals, so that every fitted row lies inside
+        name: [math.floor(float(c.min()) * 1e4) / 1e4, math.ceil(float(c.max()) * 1e4) / 1e4]
+        for name, c in column.items()
+    }
+    return Surrogate(
+        space, budget, model, rows=len(rows), seed=seed, noise_std=noise, noise_specs=n, fit_range=fit_range
+    )
 
 
 def cross_validate(
@@ -322,7 +362,8 @@ class SurrogateEvaluator:
     def __call__(self, spec: Spec) -> EvalResult:
         """The surrogate's accuracy of spec (a spec outside the surrogate's space raises ValueError)."""
         t0 = time.perf_counter()
-        acc = float(self.surrogate.predict(spec)[0])
+        x = spec_features(spec, self.surrogate.space)
+        acc = float(np.clip(self.surrogate.model.predict(x[None, :])[0], 0.0, 1.0))
         if self.noise:
             if self.surrogate.noise_std is None:
                 raise ValueError(
@@ -333,5 +374,9 @@ class SurrogateEvaluator:
         return EvalResult(
             performance=acc,
             wall_time=time.perf_counter() - t0,
-            extras={"evaluator": "surrogate", "surrogate_rows": self.surrogate.rows},
+            extras={
+                "evaluator": "surrogate",
+                "surrogate_rows": self.surrogate.rows,
+                "inside_fit_range": self.surrogate._inside(x),
+            },
         )

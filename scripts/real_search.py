@@ -12,9 +12,8 @@ repeats no training. Searches run one after the other, seed 0 of every strategy 
 trained by KwsEvaluator at the search budget (scripts/collect_real_trainings.py: 10 epochs of the cpu
 recipe), on the shared subset's canonical split (split_salt "rena").
 
-Strategies (STRATEGIES): RENA at the paper's settings; random search (footnote 4); regularized evolution
-with a population and tournament scaled to a few hundred children (Real et al.'s 100 / 25 are for
-budgets of thousands: here 20 / 5, so that 90% of the budget is evolved rather than initial samples).
+The setting, the strategies and the cap are rena_lib.fig4b's (STRATEGIES: RENA at the paper's settings,
+RENA at the setting scripts/rena_sweep.py chose on the surrogate, random search, regularized evolution).
 One departure from the paper, for 2 CPU cores: a child above MAX_FLOPS (50 MFLOPs) per example is not
 trained but logged as a failed child (reward 0) with the reason (FlopsCap); --max-flops changes it.
 """
@@ -35,59 +34,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from collect_real_trainings import search_budget  # noqa: E402
 
 from benchmarks.common import header  # noqa: E402
+from rena_lib.fig4b import CONSTRAINTS, MAX_FLOPS, STRATEGIES, FlopsCap, config  # noqa: E402
 
 OUT = ROOT / "results" / "cpu" / "real_searches"
-CONSTRAINTS = ["params < 0.1M", "intensity > 10"]
-#: children above this many FLOPs per example are not trained (a failed child, reward 0, reason logged):
-#: the paper trains every child; on 2 CPU cores one 160-MFLOP child takes about half an hour at the search
-#: budget, and random edits from FC (1,12) reach tens of GFLOPs (DS-CNN has 22 MFLOPs, Table 2's
-#: "size < 0.1M, intensity > 10" row 46 MFLOPs)
-MAX_FLOPS = 50e6
-
-
-class FlopsCap:
-    """An evaluator that declines children above max_flops per example and trains the others."""
-
-    def __init__(self, evaluator, max_flops: float = MAX_FLOPS):
-        self.evaluator, self.max_flops = evaluator, max_flops
-
-    def __call__(self, spec):
-        """The wrapped evaluator's result, or a failure naming the FLOPs and the cap."""
-        from rena_lib.evaluation import EvalResult
-        from rena_lib.metrics import measure
-
-        flops = measure(spec)["flops"]
-        if flops > self.max_flops:
-            return EvalResult.failure(
-                f"not trained: {flops / 1e6:.1f} MFLOPs per example, above the cpu-scale search's cap of "
-                f"{self.max_flops / 1e6:g} MFLOPs"
-            )
-        return self.evaluator(spec)
-
-
-#: name -> SearchConfig overrides on SearchConfig.paper("kws")
-STRATEGIES: dict[str, dict] = {
-    "rena": {"proposer": "rena"},
-    "random": {"proposer": "random"},
-    "evolution": {"proposer": "evolution", "proposer_options": {"population": 20, "sample": 5}},
-}
-
-
-def config(strategy: str, seed: int, children: int, strategies: dict | None = None):
-    """The SearchConfig of one search: Fig. 4b's setting, `children` children, a strategy of STRATEGIES."""
-    from rena_lib.search import SearchConfig
-
-    base = SearchConfig.paper("kws", constraints=CONSTRAINTS)
-    per_episode = base.episode_size * base.batch_size
-    if children % per_episode:
-        raise ValueError(f"--children must be a multiple of {per_episode} (one episode), got {children}")
-    return SearchConfig.paper(
-        "kws",
-        constraints=CONSTRAINTS,
-        seed=seed,
-        episodes=children // per_episode,
-        **(strategies or STRATEGIES)[strategy],
-    )
 
 
 def run(args: argparse.Namespace) -> None:

@@ -3,11 +3,12 @@
     python scripts/surrogate_study.py                         # results/cpu/surrogate_study/, figures/fig4b_surrogate_study.png
     python scripts/surrogate_study.py --seeds 0 1 --children 100 --out /tmp/study   # a quick look
 
-Every search has the setting of the real-data searches (scripts/real_search.py: the KWS layer space,
+Every search has the setting of the real-data searches (rena_lib.fig4b: the KWS layer space,
 FC (1,12), params < 0.1M and intensity > 10, 5 x 10, top-10, no child above 50 MFLOPs trained), but its
 children are scored by the surrogate fitted on the real trainings (results/cpu/surrogate/, written by
 scripts/fit_surrogate.py) with the measured seed noise drawn per (seed, spec): deterministic by seed, and
-seconds per search instead of hours. The logs go to <out>/logs/ (not committed; a killed study resumes
+seconds per search instead of hours. The strategies are rena_lib.fig4b.STUDY: the real searches' four
+and TPE. The logs go to <out>/logs/ (not committed; a killed study resumes
 from them); <out>/summary.json (command, date, commit, machine, the surrogate's size and validation, the
 anytime table: median [q25, q75] over seeds at 50-400 children, the first feasible child per search) and
 <out>/curves.csv are committed. The verdict on the paper's claims rests on the real searches; this study
@@ -25,20 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from real_search import MAX_FLOPS, STRATEGIES, FlopsCap, config  # noqa: E402
-
 from benchmarks.common import header  # noqa: E402
+from rena_lib.fig4b import MAX_FLOPS, STUDY, FlopsCap, config  # noqa: E402
 
 SURROGATE = ROOT / "results" / "cpu" / "surrogate"
 OUT = ROOT / "results" / "cpu" / "surrogate_study"
-
-#: the real searches' strategies, plus TPE and RENA at the settings the proxy study found faster
-#: (lr 0.002, 10 Adam steps per episode: benchmarks/results/proxy_search.json), stated, not tuned per seed
-STUDY = {
-    **STRATEGIES,
-    "rena_fast": {"proposer": "rena", "learning_rate": 0.002, "updates_per_episode": 10},
-    "tpe": {"proposer": "tpe"},
-}
 
 
 def run(args: argparse.Namespace) -> None:
@@ -62,20 +54,16 @@ def report(args: argparse.Namespace) -> None:
 
     from rena_lib import figures
     from rena_lib.experiments import anytime_curves, anytime_table
-    from rena_lib.search import SearchLog
+    from rena_lib.fig4b import claims_table, read_searches
     from rena_lib.surrogate import Surrogate
 
     surrogate = Surrogate.load(args.surrogate)
-    logs: dict[str, list] = {}
-    firsts: dict[str, list] = {}
-    for directory in sorted((args.out / "logs").glob("*-seed*")):
-        log = SearchLog(directory)
-        strategy = directory.name.rsplit("-seed", 1)[0]
-        logs.setdefault(strategy, []).append(log)
-        firsts.setdefault(strategy, []).append(summarize_log(log.records)["first_feasible_child"])
+    logs = read_searches(args.out / "logs") if (args.out / "logs").exists() else {}
     if not logs:
         print("no searches yet")
         return
+    firsts = {s: [summarize_log(log.records)["first_feasible_child"] for log in v] for s, v in logs.items()}
+    claims = claims_table(logs).groupby("strategy", sort=False).median(numeric_only=True)
     curves = anytime_curves(logs)
     curves.to_csv(args.out / "curves.csv", index=False, float_format="%.5f")
     table = anytime_table(curves, at=(50, 100, 200, 300, 400))
@@ -95,6 +83,7 @@ def report(args: argparse.Namespace) -> None:
             f"{s} / {stat}": row for (s, stat), row in table.to_dict("index").items()
         },
         "first_feasible_child (shown, not the criterion)": firsts,
+        "claims_median_over_seeds": json.loads(claims.to_json(orient="index")),
     }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     fig = figures.anytime(

@@ -10,7 +10,8 @@ def test_allowed_values_pass():
         scale="paper", evaluator="train", executor="ray", if_exists="resume", convention="per_layer",
         episodes=3, seed=0, seeds=[0, 1, 2], retrain_winners=True, max_seconds_per_child=None,
         child_seconds=2.5, data_dir=None, ray_address="auto", split_salt="", constraints=["params < 100000"],
-        network="Conv2d (2,32,4,8,1,2) FC (1,12)", variants={"random": {"proposer": "random"}},
+        network="Conv2d (2,32,4,8,1,2) FC (1,12)", strategies=["rena", "random"],
+        children=400, max_flops=None,
     )  # fmt: skip
 
 
@@ -18,7 +19,7 @@ def test_allowed_values_pass():
     ("name", "value", "allowed"),
     [
         ("scale", "smok", "one of ['smoke', 'cpu', 'paper']"),
-        ("evaluator", "trian", "one of ['proxy', 'train']"),
+        ("evaluator", "trian", "one of ['surrogate', 'proxy', 'train']"),
         ("if_exists", "append", "one of ['error', 'overwrite', 'resume']"),
         ("executor", "dask", "one of ['local', 'ray']"),
         ("convention", "per op", "one of ['per_op', 'per_layer']"),
@@ -35,7 +36,10 @@ def test_allowed_values_pass():
         ("constraints", ["params = 3"], "cannot parse constraint"),
         ("constraints", "params < 3", "a list of constraints"),
         ("network", "Conv9d (1)", "paper's notation"),
-        ("variants", {"x": {"proposer": "greedy"}}, "'proposer' one of ['rena', 'random']"),
+        ("strategies", ["rena", "greedy"], "strategies of rena_lib.fig4b.STUDY"),
+        ("strategies", ["rena", "rena"], "distinct"),
+        ("children", 120, "a positive multiple of 50"),
+        ("max_flops", -1.0, "None or a number > 0"),
     ],
 )
 def test_a_bad_value_is_named_with_what_is_allowed(name, value, allowed):

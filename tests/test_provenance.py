@@ -41,7 +41,9 @@ def test_score_labels_say_what_produced_the_number():
         "validation accuracy (real training, paper budget, full datasets (Keras download cache))"
     )
     assert score_label("train", "cpu") == "validation accuracy (real training, cpu budget)"  # data not given
-    with pytest.raises(ValueError, match="'proxy' or 'train'"):
+    assert score_label("surrogate") == "surrogate accuracy (fitted on real trainings, search budget)"
+    assert run_provenance("smoke", evaluator="surrogate").label() == "scale: smoke, evaluator: surrogate"
+    with pytest.raises(ValueError, match="'proxy', 'surrogate' or 'train'"):
         score_label("oracle")
 
 

@@ -1,9 +1,10 @@
-"""The real-data search and surrogate study scripts: their configs, the FLOPs cap, a proxy run of each."""
+"""The Fig. 4b setting (rena_lib.fig4b) and the real-data search and surrogate study scripts built on it."""
 
 import json
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,6 +13,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import real_search  # noqa: E402
 import surrogate_study  # noqa: E402
 
+from rena_lib import fig4b  # noqa: E402
 from rena_lib.arch import from_paper_notation  # noqa: E402
 from rena_lib.evaluation import EvalResult  # noqa: E402
 from rena_lib.proxy import ProxyEvaluator  # noqa: E402
@@ -19,16 +21,20 @@ from rena_lib.search import run_search  # noqa: E402
 
 
 def test_every_strategy_is_fig4b_and_valid():
-    for name in surrogate_study.STUDY:
-        cfg = real_search.config(name, 3, 200, surrogate_study.STUDY)
+    assert set(fig4b.STUDY) == {"rena", "rena_tuned", "random", "evolution", "tpe"}
+    for name in fig4b.STUDY:
+        cfg = fig4b.config(name, 3, 200)
         cfg.validate()
         assert (cfg.space, cfg.episode_size, cfg.batch_size, cfg.k, cfg.total_children, cfg.seed) == (
             "kws_layer", 5, 10, 10, 200, 3,
         )  # fmt: skip
         assert [c["metric"] for c in cfg.constraints] == ["params", "intensity"]
         assert str(cfg.baseline_spec()) == "FC (1,12)"
-    with pytest.raises(ValueError, match="multiple of 50"):
-        real_search.config("random", 0, 120)
+    for bad in (120, 0, -50):
+        with pytest.raises(ValueError, match="multiple of 50"):
+            fig4b.config("random", 0, bad)
+    with pytest.raises(ValueError, match="unknown strategy 'annealing'"):
+        fig4b.config("annealing", 0, 50)
 
 
 def test_the_flops_cap_declines_expensive_children_and_trains_the_others():
@@ -38,7 +44,7 @@ def test_the_flops_cap_declines_expensive_children_and_trains_the_others():
         calls.append(spec)
         return EvalResult(performance=0.5)
 
-    capped = real_search.FlopsCap(ev, max_flops=1e6)
+    capped = fig4b.FlopsCap(ev, max_flops=1e6)
     big = from_paper_notation("Conv2d (1,64,10,4,1,1) FC (1,12)", "kws")
     small = from_paper_notation("FC (1,12)", "kws")
     result = capped(big)
@@ -47,13 +53,71 @@ def test_the_flops_cap_declines_expensive_children_and_trains_the_others():
 
 
 def test_a_capped_proxy_search_is_summarised(tmp_path):
-    cfg = real_search.config("random", 0, 50)
-    log = run_search(cfg, real_search.FlopsCap(ProxyEvaluator()), tmp_path / "random-seed0", progress=False)
+    cfg = fig4b.config("random", 0, 50)
+    log = run_search(cfg, fig4b.FlopsCap(ProxyEvaluator()), tmp_path / "random-seed0", progress=False)
     s = real_search.summarize_log(log.records)
     assert s["children"] == 50 and s["not_trained_above_flops_cap"] > 0
     assert s["failed"] >= s["not_trained_above_flops_cap"]
-    args = type("Args", (), {"out": tmp_path, "max_flops": real_search.MAX_FLOPS})()
+    args = type("Args", (), {"out": tmp_path, "max_flops": fig4b.MAX_FLOPS})()
     real_search.report(args)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["searches"]["random-seed0"]["planned_children"] == 50
     assert "random / feasible per 50" in summary["anytime_median_iqr_over_seeds"]
+
+
+def test_a_surrogate_study_and_sweep_run_and_report(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    import rena_sweep
+    from test_surrogate import rows
+
+    from rena_lib.surrogate import fit_surrogate
+
+    fit_surrogate(rows()).save(tmp_path / "surrogate")
+    common = [
+        "--surrogate",
+        str(tmp_path / "surrogate"),
+        "--out",
+        str(tmp_path / "study"),
+        "--children",
+        "50",
+    ]
+    surrogate_study.main([*common, "--strategies", "random", "evolution", "--seeds", "0", "1",
+                          "--figure", str(tmp_path / "fig.png")])  # fmt: skip
+    summary = json.loads((tmp_path / "study" / "summary.json").read_text())
+    assert summary["seeds"] == {"random": 2, "evolution": 2} and summary["children_per_search"] == 50
+    assert summary["surrogate"]["rows"] == 85 and (tmp_path / "fig.png").exists()
+    assert set(summary["claims_median_over_seeds"]) == {"random", "evolution"}
+    again = (tmp_path / "study" / "curves.csv").read_text()
+    surrogate_study.main([*common, "--report", "--figure", str(tmp_path / "fig.png")])  # logs read back
+    assert (tmp_path / "study" / "curves.csv").read_text() == again
+    # the sweep's machinery, on one cheap setting
+    monkeypatch.setattr(rena_sweep, "settings", lambda: {"random": {"proposer": "random"}})
+    rena_sweep.main([*common[:4], "--seeds", "5", "--children", "50"])
+    sweep = json.loads((tmp_path / "study" / "rena_sweep.json").read_text())
+    assert sweep["chosen"]["name"] == "random" and sweep["seeds"] == [5]
+
+
+def test_searches_are_read_by_strategy_and_seed_and_the_claims_counted(tmp_path):
+    for seed in (10, 2):  # seed 10 sorts before seed 2 as text, not as a number
+        run_search(
+            fig4b.config("random", seed, 50),
+            ProxyEvaluator(),
+            tmp_path / f"random-seed{seed}",
+            progress=False,
+        )
+    (tmp_path / "notes-seedX").mkdir()  # no log: ignored
+    searches = fig4b.read_searches(tmp_path)
+    assert [log.directory.name for log in searches["random"]] == ["random-seed2", "random-seed10"]
+    table = fig4b.claims_table(searches, after=20)
+    assert list(table.index) == ["random-seed2", "random-seed10"] and (table["children"] == 50).all()
+    for name, row in table.iterrows():
+        df = searches["random"][0 if name.endswith("2") else 1].to_dataframe()
+        feasible = (df["feasible"] & ~df["failed"]).to_numpy()
+        assert row["feasible in children 1-20"] == feasible[:20].sum()
+        assert row["feasible after child 20"] == feasible[20:].sum()
+        first = int(feasible.argmax()) + 1 if feasible.any() else None
+        assert (row["first feasible child"] is pd.NA and first is None) or row[
+            "first feasible child"
+        ] == first
+    with pytest.raises(FileNotFoundError, match="no searches at"):
+        fig4b.read_searches(tmp_path / "missing")

@@ -4,6 +4,7 @@ The rows here are a test double (the proxy formula stands in for measured accura
 seconds); the committed surrogate is fitted on real trainings (results/cpu/real_trainings).
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -13,6 +14,7 @@ pytest.importorskip("sklearn")
 
 from rena_lib import spaces
 from rena_lib.arch import from_paper_notation
+from rena_lib.arch.spec import Spec
 from rena_lib.proxy import proxy_accuracy
 from rena_lib.real_trainings import read_records
 from rena_lib.surrogate import (
@@ -122,5 +124,37 @@ def test_surrogate_evaluator_is_deterministic_by_spec_and_seed():
     assert noisy(spec).extras["evaluator"] == "surrogate"
     no_repeats = fit_surrogate(rows(40, repeats=0))
     assert seed_noise(rows(40, repeats=0)) == (None, 0)
+    twice = rows(40, repeats=0)
+    assert seed_noise(twice + twice[:3]) == (None, 0)  # the same training listed by two sources is no repeat
     with pytest.raises(ValueError, match="several seeds"):
         SurrogateEvaluator(no_repeats, noise=True)(spec)
+
+
+def test_fit_range_round_trips_and_marks_extrapolation(tmp_path):
+    sur = fit_surrogate(rows())
+    assert set(sur.fit_range) == {"log10_params", "log10_flops", "log10_intensity"}
+    again = Surrogate.load(sur.save(tmp_path / "s"))
+    assert again.fit_range == sur.fit_range
+    table = rows()
+    assert all(sur.inside_fit_range(Spec.from_dict(r["spec"])) for r in table)  # every fitted row is inside
+    gru = from_paper_notation("GRU (2,64,1)", "kws")  # about 1.4 MFLOPs per example
+    small = dataclasses.replace(sur, fit_range={**sur.fit_range, "log10_flops": [3.0, 5.0]})
+    assert (
+        not small.inside_fit_range(gru) and SurrogateEvaluator(small)(gru).extras["inside_fit_range"] is False
+    )
+    text = sur.describe()
+    assert f"{sur.rows} real trainings" in text and "10-epoch search budget" in text
+
+
+def test_committed_surrogate_scores_a_smoke_search_deterministically(tmp_path):
+    from rena_lib import experiments
+    from rena_lib.search import SearchConfig, run_search
+
+    with pytest.raises(ValueError, match="no surrogate for task 'cifar10'"):
+        experiments.make_evaluator("surrogate", "cifar10")
+    evaluator = experiments.make_evaluator("surrogate", "kws")
+    assert isinstance(evaluator, SurrogateEvaluator) and evaluator.surrogate.rows >= 20
+    cfg = SearchConfig.paper("kws_layer", proposer="random", seed=3, episodes=1, episode_size=2, batch_size=3)
+    logs = [run_search(cfg, evaluator, tmp_path / str(i), progress=False) for i in range(2)]
+    a, b = ([(r["spec_key"], r["performance"]) for r in log.records] for log in logs)
+    assert a == b and len(a) == 6 and all(0.0 <= p <= 1.0 for _, p in a)

@@ -1,0 +1,138 @@
+"""The Fig. 4b setting as plain data: one constraint pair, the strategies compared, the cpu-scale FLOPs cap.
+
+Section 5.2.2: the KWS layer space (Table 4), the FC (1,12) baseline, params < 0.1M and intensity > 10,
+episodes of 5 steps x 10 trajectories, top-10. The real-data searches (scripts/real_search.py), the
+surrogate study (scripts/surrogate_study.py), the RENA settings sweep (scripts/rena_sweep.py) and
+notebook 07 all build their searches here, so they compare the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rena_lib.evaluation import EvalResult, Evaluator
+from rena_lib.search import SearchConfig, SearchLog
+
+__all__ = [
+    "CONSTRAINTS",
+    "MAX_FLOPS",
+    "PAPER_RENA_FEASIBLE_AFTER",
+    "STRATEGIES",
+    "STUDY",
+    "FlopsCap",
+    "claims_table",
+    "config",
+    "read_searches",
+]
+
+CONSTRAINTS = ["params < 0.1M", "intensity > 10"]
+
+#: children above this many FLOPs per example are not trained (a failed child, reward 0, reason logged):
+#: the paper trains every child; on 2 CPU cores one 160-MFLOP child takes about half an hour at the search
+#: budget, and random edits from FC (1,12) reach tens of GFLOPs (DS-CNN has 22 MFLOPs, Table 2's
+#: "size < 0.1M, intensity > 10" row 46 MFLOPs)
+MAX_FLOPS = 50e6
+
+#: section 5.2.2: RENA's children meet both constraints after about this many children (random search:
+#: none in 400)
+PAPER_RENA_FEASIBLE_AFTER = 120
+
+#: name -> SearchConfig overrides on SearchConfig.paper("kws"): the strategies of the real-data searches.
+#: RENA at the paper's settings; RENA at the setting a small sweep on the surrogate chose (rena_tuned:
+#: scripts/rena_sweep.py, results/cpu/surrogate_study/rena_sweep.json, chosen once, not per seed); random
+#: search (footnote 4); regularized evolution with a population and tournament scaled to a few hundred
+#: children (Real et al.'s 100 / 25 are for budgets of thousands: here 20 / 5, so that 90% of the budget
+#: is evolved rather than initial samples)
+STRATEGIES: dict[str, dict[str, Any]] = {
+    "rena": {"proposer": "rena"},
+    "rena_tuned": {"proposer": "rena", "learning_rate": 0.006, "updates_per_episode": 10},
+    "random": {"proposer": "random"},
+    "evolution": {"proposer": "evolution", "proposer_options": {"population": 20, "sample": 5}},
+}
+
+#: the surrogate study's strategies: the real searches' and TPE
+STUDY: dict[str, dict[str, Any]] = {**STRATEGIES, "tpe": {"proposer": "tpe"}}
+
+
+class FlopsCap:
+    """An evaluator that declines children above max_flops per example and evaluates the others."""
+
+    def __init__(self, evaluator: Evaluator, max_flops: float = MAX_FLOPS):
+        self.evaluator, self.max_flops = evaluator, max_flops
+
+    def __call__(self, spec: Any) -> EvalResult:
+        """The wrapped evaluator's result, or a failure naming the FLOPs and the cap."""
+        from rena_lib.metrics import measure
+
+        flops = measure(spec)["flops"]
+        if flops > self.max_flops:
+            return EvalResult.failure(
+                f"not trained: {flops / 1e6:.1f} MFLOPs per example, above the cpu-scale search's cap of "
+                f"{self.max_flops / 1e6:g} MFLOPs"
+            )
+        return self.evaluator(spec)
+
+
+def config(
+    strategy: str, seed: int, children: int, strategies: dict[str, dict[str, Any]] | None = None
+) -> SearchConfig:
+    """The SearchConfig of one search: Fig. 4b's setting, `children` children, a strategy of `strategies`."""
+    table = STUDY if strategies is None else strategies
+    if strategy not in table:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {sorted(table)}")
+    base = SearchConfig.paper("kws", constraints=CONSTRAINTS)
+    per_episode = base.episode_size * base.batch_size
+    if not isinstance(children, int) or children < per_episode or children % per_episode:
+        raise ValueError(
+            f"children must be a positive multiple of {per_episode} (one episode), got {children}"
+        )
+    return SearchConfig.paper(
+        "kws", constraints=CONSTRAINTS, seed=seed, episodes=children // per_episode, **table[strategy]
+    )
+
+
+def read_searches(root: str | os.PathLike[str]) -> dict[str, list[SearchLog]]:
+    """strategy -> its searches' logs (one per seed), read from root/<strategy>-seed<k>/ directories."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no searches at {root}")
+    found: dict[str, list[SearchLog]] = {}
+    for directory in sorted(root.glob("*-seed*"), key=lambda d: (d.name.rsplit("-seed", 1)[0], _seed(d))):
+        if (directory / "log.jsonl").exists():
+            found.setdefault(directory.name.rsplit("-seed", 1)[0], []).append(SearchLog(directory))
+    return found
+
+
+def _seed(directory: Path) -> int:
+    tail = directory.name.rsplit("-seed", 1)[1]
+    return int(tail) if tail.isdigit() else -1
+
+
+def claims_table(
+    searches: Mapping[str, Sequence[SearchLog]], after: int = PAPER_RENA_FEASIBLE_AFTER
+) -> pd.DataFrame:
+    """Per search, what the paper's two claims look at: its first feasible child and its feasible children
+    within the first `after` children and after them (failed children are never feasible)."""
+    rows = []
+    for strategy, logs in searches.items():
+        for log in logs:
+            df = log.to_dataframe()
+            feasible = (df["feasible"].astype(bool) & ~df["failed"].astype(bool)).to_numpy()
+            rows.append({
+                "strategy": strategy,
+                "search": log.directory.name,
+                "children": len(df),
+                "first feasible child": int(feasible.argmax()) + 1 if feasible.any() else None,
+                f"feasible in children 1-{after}": int(feasible[:after].sum()),
+                f"feasible after child {after}": int(feasible[after:].sum()),
+                "feasible share after (%)": round(100 * float(feasible[after:].mean()), 1)
+                if len(df) > after else None,
+            })  # fmt: skip
+    table = pd.DataFrame(rows).set_index("search")
+    table["first feasible child"] = table["first feasible child"].astype("Int64")  # None stays <NA>
+    return table
