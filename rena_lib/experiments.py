@@ -254,12 +254,17 @@ def retrain(specs: Mapping[str, Spec | None], evaluator: Evaluator) -> pd.DataFr
 
 
 def best_so_far(log: SearchLog, column: str = "performance", feasible_only: bool = False) -> pd.Series:
-    """Best value of column among the first n children, for n = 1..len(log) (Fig. 4a)."""
+    """Best value of column among the first n children, for n = 1..len(log) (Fig. 4a).
+
+    Failed children (and infeasible ones, with feasible_only) are not counted; the best so far carries
+    over them. NaN only before the first counted child.
+    """
     df = log.to_dataframe()
     values = df[column].where(~df["failed"], np.nan)
     if feasible_only:
         values = values.where(df["feasible"], np.nan)
-    return values.cummax().rename(column).reset_index(drop=True).set_axis(np.arange(1, len(df) + 1))
+    best = values.cummax().ffill()  # cummax leaves NaN at uncounted children: carry the best over them
+    return best.rename(column).reset_index(drop=True).set_axis(np.arange(1, len(df) + 1))
 
 
 def feasible_so_far(log: SearchLog) -> pd.Series:
@@ -343,9 +348,8 @@ def anytime_curves(logs: Mapping[str, Sequence[SearchLog]], per: int = 50) -> pd
             per_seed.append(
                 pd.DataFrame(
                     {
-                        # best_so_far is NaN where the child itself is not counted: carry the best forward
-                        ANYTIME_STATS[0]: best_so_far(log, "reward", feasible_only=True).ffill().to_numpy(),
-                        ANYTIME_STATS[1]: best_so_far(log, feasible_only=True).ffill().to_numpy(),
+                        ANYTIME_STATS[0]: best_so_far(log, "reward", feasible_only=True).to_numpy(),
+                        ANYTIME_STATS[1]: best_so_far(log, feasible_only=True).to_numpy(),
                         ANYTIME_STATS[2]: feasible.astype(int).rolling(per, min_periods=1).sum().to_numpy(),
                     }
                 )

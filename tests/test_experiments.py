@@ -57,13 +57,36 @@ def test_curves_and_summaries_from_saved_logs(tmp_path):
         assert feasible.iloc[-1] == int((df["feasible"] & ~df["failed"]).sum())
         assert feasible.is_monotonic_increasing
         best = experiments.best_so_far(log)
-        assert best.is_monotonic_increasing or best.isna().any()
+        counted = best.notna().to_numpy()
+        assert counted[counted.argmax() :].all()  # NaN only before the first counted child
+        assert best.dropna().is_monotonic_increasing
         summary = experiments.feasibility_summary({name: log}, last=4)
         assert summary.loc[name, "children"] == 8
     with pytest.raises(ValueError, match="not of the form"):
         experiments.fig4b_curves({"RENA": logs["RENA seed 0"]}, window=2)
     table = experiments.summary_table(logs)
     assert list(table["children"]) == [8, 8]
+
+
+def test_best_so_far_carries_over_failed_children(tmp_path):
+    from rena_lib.evaluation import EvalResult
+    from rena_lib.search import run_search
+
+    calls = []
+
+    def every_other_fails(spec):
+        calls.append(spec)
+        return (
+            EvalResult.failure("test double: fails") if len(calls) % 2 == 0 else EvalResult(0.1 * len(calls))
+        )
+
+    cfg = SearchConfig.paper("kws_layer", proposer="random", seed=0, episodes=1, episode_size=3, batch_size=2)
+    log = run_search(cfg, every_other_fails, tmp_path / "s", progress=False)
+    df = log.to_dataframe()
+    assert df["failed"].any() and not df["failed"].iloc[0]
+    best = experiments.best_so_far(log)
+    assert best.notna().all() and best.is_monotonic_increasing  # no gap at the failed children
+    assert best.iloc[-1] == df["performance"][~df["failed"]].max()
 
 
 def _proxy_logs(tmp_path):
