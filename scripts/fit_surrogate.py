@@ -83,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     sources: dict[str, int] = {}
     for r in rows:
         sources[r["source"]] = sources.get(r["source"], 0) + 1
-    at_budget = sum(1 for r in rows if r["budget"] == budget and not r["failed"])
+
+    def seedless(b: dict) -> dict:
+        return {k: v for k, v in b.items() if k != "seed"}
+
+    at_budget = sum(1 for r in rows if seedless(r["budget"]) == seedless(budget) and not r["failed"])
     report = {
         **header("fit_surrogate", __file__, argv),
         "table": str(table.relative_to(ROOT)),

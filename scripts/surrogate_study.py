@@ -1,6 +1,6 @@
 """The Fig. 4b study on the surrogate of real trainings: five strategies x 10 seeds x 400 children; resumable.
 
-    python scripts/surrogate_study.py                         # results/cpu/surrogate_study/, figures/fig4b_surrogate_study.png
+    python scripts/surrogate_study.py                         # results/cpu/surrogate_study/, figures/fig4b_surrogate_study_cpu.png
     python scripts/surrogate_study.py --seeds 0 1 --children 100 --out /tmp/study   # a quick look
 
 Every search has the setting of the real-data searches (rena_lib.fig4b: the KWS layer space,
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--children", type=int, default=400, help="children per search (a multiple of 50)")
     ap.add_argument("--surrogate", type=Path, default=SURROGATE)
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--figure", type=Path, default=ROOT / "figures" / "fig4b_surrogate_study.png")
+    ap.add_argument("--figure", type=Path, default=ROOT / "figures" / "fig4b_surrogate_study_cpu.png")
     ap.add_argument("--report", action="store_true", help="only rewrite summary.json, curves.csv, the figure")
     args = ap.parse_args(argv)
     config(args.strategies[0], 0, args.children, STUDY)  # a bad --children fails here
