@@ -39,8 +39,12 @@ __all__ = [
 ]
 
 MIN_ROWS = 20
-#: the features whose fitted range Surrogate.inside_fit_range checks
-_RANGE_FEATURES = ("log10_params", "log10_flops", "log10_intensity")
+#: the first columns of every space's features (the per-layer-type columns follow them)
+_GLOBAL_FEATURES = ("log10_params", "log10_flops", "log10_intensity", "layers")
+#: the features whose fitted range Surrogate.inside_fit_range checks, by column
+_RANGE_FEATURES = {
+    name: _GLOBAL_FEATURES.index(name) for name in ("log10_params", "log10_flops", "log10_intensity")
+}
 _FILES = ("surrogate.json", "model.pkl")
 
 
@@ -68,7 +72,7 @@ def _numeric_fields(space: spaces.SearchSpace) -> dict[str, list[str]]:
 
 
 def _names(numeric: dict[str, list[str]]) -> list[str]:
-    names = ["log10_params", "log10_flops", "log10_intensity", "layers"]
+    names = list(_GLOBAL_FEATURES)
     for t, fs in numeric.items():
         names += [f"{t}:count", f"{t}:depth", f"{t}:first", f"{t}:last", *(f"{t}:{f}" for f in fs)]
     return names
@@ -220,14 +224,16 @@ class Surrogate:
     def _inside(self, features: np.ndarray) -> bool:
         if not self.fit_range:
             return True
-        x = dict(zip(feature_names(self.space), features, strict=True))
-        return all(lo <= x[name] <= hi for name, (lo, hi) in self.fit_range.items())
+        return all(lo <= features[_RANGE_FEATURES[name]] <= hi for name, (lo, hi) in self.fit_range.items())
 
     def predict(self, specs: Sequence[Spec] | Spec) -> np.ndarray:
         """Predicted validation accuracy of each spec (clipped to [0, 1])."""
         specs = [specs] if isinstance(specs, Spec) else list(specs)
-        x = np.stack([spec_features(s, self.space) for s in specs])
-        return np.clip(self.model.predict(x), 0.0, 1.0)
+        return self._predict(np.stack([spec_features(s, self.space) for s in specs]))
+
+    def _predict(self, features: np.ndarray) -> np.ndarray:
+        """Predicted validation accuracy of each row of spec features (clipped to [0, 1])."""
+        return np.clip(self.model.predict(features), 0.0, 1.0)
 
     def check_budget(self, budget: dict[str, Any]) -> None:
         """Raise ValueError if budget is not the one the surrogate was fitted on (seeds aside)."""
@@ -301,8 +307,7 @@ def fit_surrogate(
     rows, budget, _, x, y = _design(records, space, budget)
     model = _regressor(seed).fit(x, y)
     noise, n = seed_noise(rows)
-    names = feature_names(space)
-    column = {name: x[:, names.index(name)] for name in _RANGE_FEATURES}
+    column = {name: x[:, i] for name, i in _RANGE_FEATURES.items()}
     fit_range = {  # widened to 4 decimals, so that every fitted row lies inside
         name: [math.floor(float(c.min()) * 1e4) / 1e4, math.ceil(float(c.max()) * 1e4) / 1e4]
         for name, c in column.items()
@@ -363,7 +368,7 @@ class SurrogateEvaluator:
         """The surrogate's accuracy of spec (a spec outside the surrogate's space raises ValueError)."""
         t0 = time.perf_counter()
         x = spec_features(spec, self.surrogate.space)
-        acc = float(np.clip(self.surrogate.model.predict(x[None, :])[0], 0.0, 1.0))
+        acc = float(self.surrogate._predict(x[None, :])[0])
         if self.noise:
             if self.surrogate.noise_std is None:
                 raise ValueError(

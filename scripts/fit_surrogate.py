@@ -84,16 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         sources[r["source"]] = sources.get(r["source"], 0) + 1
 
-    def seedless(b: dict) -> dict:
-        return {k: v for k, v in b.items() if k != "seed"}
-
-    at_budget = sum(1 for r in rows if seedless(r["budget"]) == seedless(budget) and not r["failed"])
     report = {
         **header("fit_surrogate", __file__, argv),
         "table": str(table.relative_to(ROOT)),
         "rows": len(rows),
         "rows_by_source": sources,
-        "rows_at_the_search_budget": at_budget,
+        "rows_at_the_search_budget": surrogate.rows,  # its successful rows at that budget, every seed
         "search_budget": budget,
         "target_rows": 800,
         "noise_std": surrogate.noise_std,
