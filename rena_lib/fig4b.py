@@ -25,9 +25,12 @@ __all__ = [
     "STRATEGIES",
     "STUDY",
     "FlopsCap",
+    "anytime_rows",
+    "children_per_episode",
     "claims_table",
     "config",
     "read_searches",
+    "summarize_search",
 ]
 
 CONSTRAINTS = ["params < 0.1M", "intensity > 10"]
@@ -79,6 +82,12 @@ class FlopsCap:
         return self.evaluator(spec)
 
 
+def children_per_episode() -> int:
+    """Children in one episode of the Fig. 4b setting (the paper's 5 steps x 10 trajectories)."""
+    base = SearchConfig.paper("kws", constraints=CONSTRAINTS)
+    return base.episode_size * base.batch_size
+
+
 def config(
     strategy: str, seed: int, children: int, strategies: dict[str, dict[str, Any]] | None = None
 ) -> SearchConfig:
@@ -86,8 +95,7 @@ def config(
     table = STUDY if strategies is None else strategies
     if strategy not in table:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {sorted(table)}")
-    base = SearchConfig.paper("kws", constraints=CONSTRAINTS)
-    per_episode = base.episode_size * base.batch_size
+    per_episode = children_per_episode()
     if not isinstance(children, int) or children < per_episode or children % per_episode:
         raise ValueError(
             f"children must be a positive multiple of {per_episode} (one episode), got {children}"
@@ -112,6 +120,34 @@ def read_searches(root: str | os.PathLike[str]) -> dict[str, list[SearchLog]]:
 def _seed(directory: Path) -> int:
     tail = directory.name.rsplit("-seed", 1)[1]
     return int(tail) if tail.isdigit() else -1
+
+
+def summarize_search(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What one search found: children, trained, failed, feasible, best feasible reward and accuracy, when."""
+    ok = [r for r in records if not r["failed"]]
+    feasible = [r for r in ok if r["feasible"]]
+    best = max(feasible, key=lambda r: r["reward"], default=None)
+    return {
+        "children": len(records),
+        "trained": sum(1 for r in ok if not r["cached"]),
+        "failed": len(records) - len(ok),
+        "not_trained_above_flops_cap": sum(
+            1 for r in records if (r["reason"] or "").startswith("not trained:")
+        ),
+        "feasible": len(feasible),
+        "first_feasible_child": min((r["child_id"] for r in feasible), default=None),
+        "best_feasible_reward": None if best is None else round(best["reward"], 4),
+        "best_feasible_val_accuracy": None if best is None else round(best["performance"], 4),
+        "best_feasible_test_accuracy": None if best is None else best.get("test_accuracy"),
+        "best_feasible": None if best is None else best["notation"],
+        "best_val_accuracy": round(max((r["performance"] for r in ok), default=0.0), 4),
+        "training_hours": round(sum(r["wall_time"] for r in records) / 3600, 3),
+    }
+
+
+def anytime_rows(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """experiments.anytime_table's rows keyed "<strategy> / <statistic>", ready for JSON."""
+    return {f"{s} / {stat}": row for (s, stat), row in table.to_dict("index").items()}
 
 
 def claims_table(

@@ -97,7 +97,14 @@ def _strategies(value: Any) -> str | None:
 
 
 def _children(value: Any) -> str | None:
-    return None if _int(value, 50) and value % 50 == 0 else "a positive multiple of 50 (episodes of 5 x 10)"
+    from rena_lib.fig4b import children_per_episode
+
+    n = children_per_episode()
+    return (
+        None
+        if _int(value, n) and value % n == 0
+        else f"a positive multiple of {n} (one episode of the paper)"
+    )
 
 
 _POSITIVE_INTS = (

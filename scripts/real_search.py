@@ -34,7 +34,16 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from collect_real_trainings import search_budget  # noqa: E402
 
 from benchmarks.common import header  # noqa: E402
-from rena_lib.fig4b import CONSTRAINTS, MAX_FLOPS, STRATEGIES, FlopsCap, config  # noqa: E402
+from rena_lib.fig4b import (  # noqa: E402
+    CONSTRAINTS,
+    MAX_FLOPS,
+    STRATEGIES,
+    FlopsCap,
+    anytime_rows,
+    config,
+    read_searches,
+    summarize_search,
+)
 
 OUT = ROOT / "results" / "cpu" / "real_searches"
 
@@ -55,46 +64,19 @@ def run(args: argparse.Namespace) -> None:
             report(args)
 
 
-def summarize_log(records: list[dict]) -> dict:
-    """What one search found: children, trained, failed, feasible, best feasible reward and accuracy, when."""
-    ok = [r for r in records if not r["failed"]]
-    feasible = [r for r in ok if r["feasible"]]
-    best = max(feasible, key=lambda r: r["reward"], default=None)
-    return {
-        "children": len(records),
-        "trained": sum(1 for r in ok if not r["cached"]),
-        "failed": len(records) - len(ok),
-        "not_trained_above_flops_cap": sum(
-            1 for r in records if (r["reason"] or "").startswith("not trained:")
-        ),
-        "feasible": len(feasible),
-        "first_feasible_child": min((r["child_id"] for r in feasible), default=None),
-        "best_feasible_reward": None if best is None else round(best["reward"], 4),
-        "best_feasible_val_accuracy": None if best is None else round(best["performance"], 4),
-        "best_feasible_test_accuracy": None if best is None else best.get("test_accuracy"),
-        "best_feasible": None if best is None else best["notation"],
-        "best_val_accuracy": round(max((r["performance"] for r in ok), default=0.0), 4),
-        "training_hours": round(sum(r["wall_time"] for r in records) / 3600, 3),
-    }
-
-
 def report(args: argparse.Namespace) -> None:
     """Write summary.json over every search directory under --out."""
     from rena_lib.experiments import anytime_curves, anytime_table
-    from rena_lib.search import SearchLog
 
-    searches, by_strategy = {}, {}
-    for directory in sorted(p for p in args.out.iterdir() if (p / "config.json").exists()):
-        log = SearchLog(directory)
-        done = json.loads((directory / "config.json").read_text())
+    logs = read_searches(args.out)
+    searches = {}
+    for log in (log for strategy_logs in logs.values() for log in strategy_logs):
+        done = json.loads((log.directory / "config.json").read_text())
         total = done["episodes"] * done["episode_size"] * done["batch_size"]
-        searches[directory.name] = {"planned_children": total, **summarize_log(log.records)}
-        if len(log):
-            by_strategy.setdefault(directory.name.rsplit("-seed", 1)[0], []).append(log)
-    anytime = None
-    if by_strategy:
-        table = anytime_table(anytime_curves(by_strategy), at=(50, 100, 150, 200, 400))
-        anytime = {f"{s} / {stat}": row for (s, stat), row in table.to_dict("index").items()}
+        searches[log.directory.name] = {"planned_children": total, **summarize_search(log.records)}
+    logs = {strategy: [log for log in v if len(log)] for strategy, v in logs.items()}
+    logs = {strategy: v for strategy, v in logs.items() if v}
+    anytime = anytime_rows(anytime_table(anytime_curves(logs), at=(50, 100, 150, 200, 400))) if logs else None
     summary = {
         **header("real_search", __file__),
         "setting": "Fig. 4b: KWS layer space, FC (1,12) baseline, " + " and ".join(CONSTRAINTS) + ", 5 x 10, top-10",

@@ -50,11 +50,9 @@ def run(args: argparse.Namespace) -> None:
 
 def report(args: argparse.Namespace) -> None:
     """Write summary.json, curves.csv and the figure from the study's logs."""
-    from real_search import summarize_log
-
     from rena_lib import figures
     from rena_lib.experiments import anytime_curves, anytime_table
-    from rena_lib.fig4b import claims_table, read_searches
+    from rena_lib.fig4b import anytime_rows, claims_table, read_searches, summarize_search
     from rena_lib.surrogate import Surrogate
 
     surrogate = Surrogate.load(args.surrogate)
@@ -62,7 +60,9 @@ def report(args: argparse.Namespace) -> None:
     if not logs:
         print("no searches yet")
         return
-    firsts = {s: [summarize_log(log.records)["first_feasible_child"] for log in v] for s, v in logs.items()}
+    firsts = {
+        s: [summarize_search(log.records)["first_feasible_child"] for log in v] for s, v in logs.items()
+    }
     claims = claims_table(logs).groupby("strategy", sort=False).median(numeric_only=True)
     curves = anytime_curves(logs)
     curves.to_csv(args.out / "curves.csv", index=False, float_format="%.5f")
@@ -79,9 +79,7 @@ def report(args: argparse.Namespace) -> None:
         "seeds": {s: len(v) for s, v in logs.items()},
         "children_per_search": args.children,
         "max_flops_trained": MAX_FLOPS,
-        "anytime_median_iqr_over_seeds": {
-            f"{s} / {stat}": row for (s, stat), row in table.to_dict("index").items()
-        },
+        "anytime_median_iqr_over_seeds": anytime_rows(table),
         "first_feasible_child (shown, not the criterion)": firsts,
         "claims_median_over_seeds": json.loads(claims.to_json(orient="index")),
     }

@@ -55,7 +55,7 @@ def test_the_flops_cap_declines_expensive_children_and_trains_the_others():
 def test_a_capped_proxy_search_is_summarised(tmp_path):
     cfg = fig4b.config("random", 0, 50)
     log = run_search(cfg, fig4b.FlopsCap(ProxyEvaluator()), tmp_path / "random-seed0", progress=False)
-    s = real_search.summarize_log(log.records)
+    s = fig4b.summarize_search(log.records)
     assert s["children"] == 50 and s["not_trained_above_flops_cap"] > 0
     assert s["failed"] >= s["not_trained_above_flops_cap"]
     args = type("Args", (), {"out": tmp_path, "max_flops": fig4b.MAX_FLOPS})()
