@@ -7,9 +7,7 @@
 
 SHELL := /bin/bash
 PY := .venv/bin/python
-# real data for development and CI; users point RENA_DATA_DIR at their own copy (or let Keras download)
-RENA_DATA_DIR ?= $(abspath $(wildcard ../shared/data))
-export RENA_DATA_DIR
+# the data: RENA_DATA_DIR from the environment (a copy of the datasets), or unset (Keras downloads them)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export ABSL_MIN_LOG_LEVEL := 3

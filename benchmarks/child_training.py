@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
             "loadavg_at_start": [round(x, 2) for x in load_before],
         },
         "versions": versions(),
-        "data": os.environ.get("RENA_DATA_DIR") or "Keras download cache",
+        "data": "RENA_DATA_DIR" if os.environ.get("RENA_DATA_DIR") else "Keras download cache",
         "tensorflow_import_s": round(tf_import_s, 2),
         "rss_mb_after_import": round(rss_mb(), 1),
         "tasks": {},

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "setup": {
             "evaluator": 'KwsEvaluator(Budget.smoke("kws"), split_salt=RESPLIT_SALT, cache_dir=<warm cache>)',
-            "data_dir": args.data_dir,
+            "data_dir": "RENA_DATA_DIR or --data-dir (its path not recorded)",
             "children": [to_paper_notation(s) for s in specs],
             "local": "LocalExecutor in one fresh process, TF intra/inter-op threads 2",
             "ray": f"RayExecutor(num_cpus_per_child=1, intra_op_threads=1), local Ray with {args.workers} CPUs, "

@@ -59,9 +59,23 @@ def _data_label(data_dir: str | os.PathLike | None) -> str:
     if not d:
         return "full datasets (Keras download cache)"
     name = Path(d).resolve()
-    if "shared/data" in name.as_posix():
+    if _holds_a_subset(name):
         return "shared development subset (RENA_DATA_DIR)"
     return f"RENA_DATA_DIR ({name.name})" if not data_dir else f"data_dir ({name.name})"
+
+
+#: a keyword folder of the full Speech Commands v0.02 holds 3,800-4,100 clips; the development subset ~400
+_FULL_KEYWORD_CLIPS = 1000
+
+
+def _holds_a_subset(data_dir: Path) -> bool:
+    """Whether data_dir holds cut-down datasets (judged by what is there, not by where it lies)."""
+    keyword = data_dir / "speech_commands" / "yes"
+    if keyword.is_dir():
+        with os.scandir(keyword) as entries:
+            return sum(1 for _ in entries) < _FULL_KEYWORD_CLIPS
+    cifar = data_dir / "cifar10" / "cifar-10-batches-py"
+    return cifar.is_dir() and not (cifar / "data_batch_5").exists()
 
 
 def _is_shared_subset(data: str) -> bool:

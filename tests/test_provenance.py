@@ -48,8 +48,9 @@ def test_score_labels_say_what_produced_the_number():
 
 
 def test_the_data_label_appears_only_where_data_is_read(monkeypatch, tmp_path):
-    shared = tmp_path / "shared" / "data"
-    shared.mkdir(parents=True)
+    shared = tmp_path / "subset"
+    (shared / "speech_commands" / "yes").mkdir(parents=True)
+    (shared / "speech_commands" / "yes" / "0a7c2a8d_nohash_0.wav").touch()
     monkeypatch.setenv("RENA_DATA_DIR", str(shared))
     assert run_provenance("smoke", reads_data=False).label() == "scale: smoke"
     proxy = run_provenance("smoke", evaluator="proxy")
@@ -67,6 +68,12 @@ def test_the_data_label_appears_only_where_data_is_read(monkeypatch, tmp_path):
     own = run_provenance("smoke", tmp_path / "mine", evaluator="train")
     assert own.data == "data_dir (mine)" and "shared" not in own.score
     assert str(tmp_path) not in own.label()  # no machine path in a label
+    full = tmp_path / "shared" / "data" / "speech_commands" / "yes"  # judged by content, not by its path
+    full.mkdir(parents=True)
+    for i in range(1000):
+        (full / f"{i:08x}_nohash_0.wav").touch()
+    monkeypatch.setenv("RENA_DATA_DIR", str(tmp_path / "shared" / "data"))
+    assert run_provenance("smoke", evaluator="train").data == "RENA_DATA_DIR (data)"
     with pytest.raises(ValueError, match="scale must be"):
         run_provenance("huge")
 
