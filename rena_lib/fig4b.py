@@ -123,7 +123,8 @@ def _seed(directory: Path) -> int:
 
 
 def summarize_search(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """What one search found: children, trained, failed, feasible, best feasible reward and accuracy, when."""
+    """What one search found: children, trained, failed, feasible, best feasible reward and accuracy, when
+    (first_feasible_child counts children from 1, as claims_table does: child_id 0 is the 1st)."""
     ok = [r for r in records if not r["failed"]]
     feasible = [r for r in ok if r["feasible"]]
     best = max(feasible, key=lambda r: r["reward"], default=None)
@@ -135,7 +136,7 @@ def summarize_search(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             1 for r in records if (r["reason"] or "").startswith("not trained:")
         ),
         "feasible": len(feasible),
-        "first_feasible_child": min((r["child_id"] for r in feasible), default=None),
+        "first_feasible_child": min((r["child_id"] + 1 for r in feasible), default=None),
         "best_feasible_reward": None if best is None else round(best["reward"], 4),
         "best_feasible_val_accuracy": None if best is None else round(best["performance"], 4),
         "best_feasible_test_accuracy": None if best is None else best.get("test_accuracy"),

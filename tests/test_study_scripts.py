@@ -58,6 +58,11 @@ def test_a_capped_proxy_search_is_summarised(tmp_path):
     s = fig4b.summarize_search(log.records)
     assert s["children"] == 50 and s["not_trained_above_flops_cap"] > 0
     assert s["failed"] >= s["not_trained_above_flops_cap"]
+    first = fig4b.claims_table({"random": [log]})["first feasible child"].iloc[0]  # both count from 1
+    assert s["first_feasible_child"] == (None if first is pd.NA else int(first))
+    assert s["first_feasible_child"] == 1 + min(
+        r["child_id"] for r in log.records if r["feasible"] and not r["failed"]
+    )
     args = type("Args", (), {"out": tmp_path, "max_flops": fig4b.MAX_FLOPS})()
     real_search.report(args)
     summary = json.loads((tmp_path / "summary.json").read_text())
