@@ -376,8 +376,14 @@ def anytime_curves(logs: Mapping[str, Sequence[SearchLog]], per: int = 50) -> pd
     return pd.concat(frames, ignore_index=True)
 
 
+def _g(value: float) -> str:
+    # a quartile of seeds that have found nothing feasible yet is "none", not "nan"
+    return "none" if np.isnan(value) else f"{value:.3g}"
+
+
 def anytime_table(curves: pd.DataFrame, at: Sequence[int] = (100, 200, 400)) -> pd.DataFrame:
-    """The anytime curves read at a few budgets: "median [q25, q75]" per strategy and statistic."""
+    """The anytime curves read at a few budgets: "median [q25, q75]" per strategy and statistic ("none" where
+    that quartile of seeds has no feasible child yet)."""
     rows = []
     for (strategy, stat), g in curves.groupby(["strategy", "statistic"], sort=False):
         row = {"strategy": strategy, "statistic": stat, "seeds": int(g["seeds"].iloc[0])}
@@ -386,7 +392,7 @@ def anytime_table(curves: pd.DataFrame, at: Sequence[int] = (100, 200, 400)) -> 
             row[f"at {n}"] = (
                 None
                 if hit.empty or np.isnan(hit["median"].iloc[0])
-                else f"{hit['median'].iloc[0]:.3g} [{hit['q25'].iloc[0]:.3g}, {hit['q75'].iloc[0]:.3g}]"
+                else f"{_g(hit['median'].iloc[0])} [{_g(hit['q25'].iloc[0])}, {_g(hit['q75'].iloc[0])}]"
             )
         rows.append(row)
     table = pd.DataFrame(rows).set_index(["strategy", "statistic"])

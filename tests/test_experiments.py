@@ -135,3 +135,18 @@ def test_anytime_curves_median_and_iqr_over_seeds(tmp_path):
     assert table.loc[("random", "feasible per 50"), "at 400"] is None  # beyond the searches
     with pytest.raises(ValueError, match="per"):
         anytime_curves(logs, per=0)
+
+
+def test_anytime_table_says_none_where_a_quartile_of_seeds_has_nothing_feasible():
+    import numpy as np
+    import pandas as pd
+
+    from rena_lib.experiments import anytime_table
+
+    curves = pd.DataFrame({
+        "strategy": ["evolution"] * 2, "statistic": ["best feasible reward"] * 2, "searched children": [50, 100],
+        "seeds": [4, 4], "median": [0.275, 0.461], "q25": [np.nan, 0.344], "q75": [0.433, 0.545],
+    })  # fmt: skip
+    table = anytime_table(curves, at=(50, 100))
+    assert table.loc[("evolution", "best feasible reward"), "at 50"] == "0.275 [none, 0.433]"
+    assert table.loc[("evolution", "best feasible reward"), "at 100"] == "0.461 [0.344, 0.545]"
