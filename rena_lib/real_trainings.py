@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ __all__ = [
     "TABLE2_DIR",
     "append_record",
     "done_keys",
+    "drop_replays",
     "kws_data",
     "read_records",
     "record_key",
@@ -80,6 +81,31 @@ def record_key(rec: dict[str, Any]) -> tuple[str, str, int]:
     """(name, budget JSON without its seed, seed): what identifies one training."""
     budget = {k: v for k, v in rec["budget"].items() if k != "seed"}
     return rec["name"], json.dumps(budget, sort_keys=True), int(rec["seed"])
+
+
+def drop_replays(records: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The records less replays, and how many were dropped: a replay trains a spec already in the table at
+    the same budget and seed to the same validation and test accuracy (training is deterministic by seed, so
+    it repeats a row rather than measuring anything new, as when two searches of one seed start alike)."""
+    seen: set[tuple[Any, ...]] = set()
+    kept = []
+    records = list(records)
+    for rec in records:
+        if rec.get("failed"):
+            kept.append(rec)
+            continue
+        budget = {k: v for k, v in rec["budget"].items() if k != "seed"}
+        key = (
+            json.dumps(rec["spec"], sort_keys=True),
+            json.dumps(budget, sort_keys=True),
+            int(rec["seed"]),
+            rec.get("val_accuracy"),
+            rec.get("test_accuracy"),
+        )
+        if key not in seen:
+            seen.add(key)
+            kept.append(rec)
+    return kept, len(records) - len(kept)
 
 
 def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -7,7 +7,9 @@ its budget: results/cpu/real_trainings/runs.jsonl (Table 2's rows and random wal
 scripts/collect_real_trainings.py), every child trained by the real-data searches
 (results/cpu/real_searches/*/log.jsonl, scripts/real_search.py), labelled "search:<strategy>", and the
 cpu-budget Table 2 trainings and the smoke-budget budget study (OTHER_TABLES). A spec trained by several
-sources keeps every row (they are separate trainings). The surrogate (rena_lib.surrogate), on the
+sources keeps every row (they are separate trainings), except replays: a training at the same budget and
+seed that gave the same accuracies as a row already there (training is deterministic by seed; RENA and
+rena_tuned of one seed sample the same first 50 children) is dropped and counted. The surrogate (rena_lib.surrogate), on the
 search-budget rows only, is cross-validated on architectures held out from the fit (Kendall tau, MAE, per
 source), then fitted on all rows and saved with that validation.
 """
@@ -44,7 +46,7 @@ def search_rows(searches: Path) -> list[dict]:
     budget = search_budget(0).to_dict()
     rows = []
     for directory in sorted(p for p in searches.glob("*") if (p / "log.jsonl").exists()):
-        strategy = json.loads((directory / "config.json").read_text())["proposer"]
+        strategy = directory.name.rsplit("-seed", 1)[0]  # rena_lib.fig4b.STRATEGIES' name, not the proposer
         for r in SearchLog(directory).records:
             if r["failed"] or r["cached"]:
                 continue
@@ -61,7 +63,7 @@ def search_rows(searches: Path) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the table, the surrogate and its validation."""
-    from rena_lib.real_trainings import read_records
+    from rena_lib.real_trainings import drop_replays, read_records
     from rena_lib.surrogate import cross_validate, fit_surrogate
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_records(TRAININGS / "runs.jsonl") + search_rows(SEARCHES)
     for path, source in OTHER_TABLES:  # every other real training of the project, at its own budget
         rows += [{**r, "source": r.get("source", source)} for r in read_records(path)]
+    rows, replays = drop_replays(rows)
     table = TRAININGS / "table.jsonl"
     tmp = table.with_suffix(".jsonl.tmp")
     tmp.write_text("".join(json.dumps(r, sort_keys=True, allow_nan=False) + "\n" for r in rows))
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "table": str(table.relative_to(ROOT)),
         "rows": len(rows),
         "rows_by_source": sources,
+        "replays_dropped": replays,  # same spec, budget and seed, same accuracies: a deterministic re-run
         "rows_at_the_search_budget": surrogate.rows,  # its successful rows at that budget, every seed
         "search_budget": budget,
         "target_rows": 800,
@@ -98,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {"kendall_tau": ">= 0.6 on held-out architectures"},
     }
     (args.out / "validation.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    print(json.dumps({k: report[k] for k in ("rows", "rows_by_source", "rows_at_the_search_budget")}))
+    print(
+        json.dumps(
+            {k: report[k] for k in ("rows", "rows_by_source", "replays_dropped", "rows_at_the_search_budget")}
+        )
+    )
     print({k: validation[k] for k in ("kendall_tau", "mae", "unique_specs")})
     for source, q in validation["per_source"].items():
         print(f"  {source}: {q}")

@@ -16,7 +16,7 @@ from rena_lib import spaces
 from rena_lib.arch import from_paper_notation
 from rena_lib.arch.spec import Spec
 from rena_lib.proxy import proxy_accuracy
-from rena_lib.real_trainings import read_records
+from rena_lib.real_trainings import drop_replays, read_records
 from rena_lib.surrogate import (
     Surrogate,
     SurrogateEvaluator,
@@ -158,3 +158,13 @@ def test_committed_surrogate_scores_a_smoke_search_deterministically(tmp_path):
     logs = [run_search(cfg, evaluator, tmp_path / str(i), progress=False) for i in range(2)]
     a, b = ([(r["spec_key"], r["performance"]) for r in log.records] for log in logs)
     assert a == b and len(a) == 6 and all(0.0 <= p <= 1.0 for _, p in a)
+
+
+def test_replays_are_dropped_and_counted_but_other_repeats_kept():
+    table = rows(n=10, repeats=2)  # specs 0 and 1 trained at seeds 0 and 1: repeats, not replays
+    replay = {**table[0], "source": "search:rena_tuned"}  # the same seed and accuracy again
+    other_budget = {**table[0], "budget": {**BUDGET, "epochs": 30}}
+    failed = {**table[1], "failed": True, "val_accuracy": None}
+    kept, dropped = drop_replays([*table, replay, other_budget, failed, failed])
+    assert dropped == 1 and len(kept) == len(table) + 3
+    assert kept[: len(table)] == table  # the first of each training stays, in order
