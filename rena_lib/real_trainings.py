@@ -79,8 +79,12 @@ def kws_data(evaluator: Any, split_salt: str) -> dict[str, Any]:
 
 def record_key(rec: dict[str, Any]) -> tuple[str, str, int]:
     """(name, budget JSON without its seed, seed): what identifies one training."""
+    return rec["name"], *_budget_and_seed(rec)
+
+
+def _budget_and_seed(rec: dict[str, Any]) -> tuple[str, int]:
     budget = {k: v for k, v in rec["budget"].items() if k != "seed"}
-    return rec["name"], json.dumps(budget, sort_keys=True), int(rec["seed"])
+    return json.dumps(budget, sort_keys=True), int(rec["seed"])
 
 
 def drop_replays(records: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
@@ -89,19 +93,12 @@ def drop_replays(records: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]
     it repeats a row rather than measuring anything new, as when two searches of one seed start alike)."""
     seen: set[tuple[Any, ...]] = set()
     kept = []
-    records = list(records)
     for rec in records:
         if rec.get("failed"):
             kept.append(rec)
             continue
-        budget = {k: v for k, v in rec["budget"].items() if k != "seed"}
-        key = (
-            json.dumps(rec["spec"], sort_keys=True),
-            json.dumps(budget, sort_keys=True),
-            int(rec["seed"]),
-            rec.get("val_accuracy"),
-            rec.get("test_accuracy"),
-        )
+        spec = json.dumps(rec["spec"], sort_keys=True)
+        key = (spec, *_budget_and_seed(rec), rec.get("val_accuracy"), rec.get("test_accuracy"))
         if key not in seen:
             seen.add(key)
             kept.append(rec)

@@ -41,13 +41,15 @@ OTHER_TABLES = (
 
 def search_rows(searches: Path) -> list[dict]:
     """One table row per child trained (not cached, not failed) by the real-data searches."""
-    from rena_lib.search import SearchLog
+    from rena_lib.fig4b import read_searches
 
     budget = search_budget(0).to_dict()
     rows = []
-    for directory in sorted(p for p in searches.glob("*") if (p / "log.jsonl").exists()):
-        strategy = directory.name.rsplit("-seed", 1)[0]  # rena_lib.fig4b.STRATEGIES' name, not the proposer
-        for r in SearchLog(directory).records:
+    found = read_searches(searches) if searches.is_dir() else {}
+    for strategy, log in (
+        (s, log) for s, logs in found.items() for log in logs
+    ):  # fig4b's names, not proposers
+        for r in log.records:
             if r["failed"] or r["cached"]:
                 continue
             rows.append({
@@ -56,7 +58,7 @@ def search_rows(searches: Path) -> list[dict]:
                 "budget": budget, "seed": 0, "failed": False, "reason": None,
                 "val_accuracy": r["performance"], "test_accuracy": r["test_accuracy"],
                 "wall_time": r["wall_time"], "scale": "search", "source": f"search:{strategy}",
-                "search": directory.name, "child_id": r["child_id"],
+                "search": log.directory.name, "child_id": r["child_id"],
             })  # fmt: skip
     return rows
 
@@ -86,7 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     sources: dict[str, int] = {}
     for r in rows:
         sources[r["source"]] = sources.get(r["source"], 0) + 1
-
     report = {
         **header("fit_surrogate", __file__, argv),
         "table": str(table.relative_to(ROOT)),

@@ -71,8 +71,7 @@ def report(args: argparse.Namespace) -> None:
     logs = read_searches(args.out)
     searches = {}
     for log in (log for strategy_logs in logs.values() for log in strategy_logs):
-        done = json.loads((log.directory / "config.json").read_text())
-        total = done["episodes"] * done["episode_size"] * done["batch_size"]
+        total = log.config.episodes * log.config.episode_size * log.config.batch_size
         searches[log.directory.name] = {"planned_children": total, **summarize_search(log.records)}
     logs = {strategy: [log for log in v if len(log)] for strategy, v in logs.items()}
     logs = {strategy: v for strategy, v in logs.items() if v}
