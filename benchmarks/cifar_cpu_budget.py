@@ -4,7 +4,8 @@
 
 Trains spaces.BASELINES["cifar_layer"] (a VGG-like 7-layer network) for real on the CIFAR-10 subset
 (10,000 training images, 10% held out for validation) at Budget.cpu("cifar10"), one training per seed,
-each appended to benchmarks/results/cifar_cpu_budget_runs.jsonl as it ends. Target: >= 0.65.
+each appended to benchmarks/results/cifar_cpu_budget_runs.jsonl as it ends. Target: >= 0.65. Trainings at an
+earlier cpu budget stay in the runs file and are summarised per epochs; the target is judged on today's.
 """
 
 from __future__ import annotations
@@ -63,7 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"[seed {seed}] {name}: val {result.performance:.3f} test {result.test_accuracy} in {result.wall_time:.0f} s"
         )
-    rows = summarize(read_records(args.runs))
+    current = Budget.cpu("cifar10").epochs
+    records = read_records(args.runs)
+    rows = [
+        summarize([r for r in records if r["budget"]["epochs"] == epochs])[0]
+        | {"epochs": epochs, "current_cpu_budget": epochs == current}
+        for epochs in sorted({r["budget"]["epochs"] for r in records})
+    ]
+    now = [r for r in rows if r["current_cpu_budget"]]
     out = {
         **header("cifar_cpu_budget", __file__, argv),
         "runs": relative(args.runs),
@@ -71,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         "target_val_accuracy": TARGET,
         "rows": rows,
         "meets_target": None
-        if not rows or rows[0]["val_accuracy_mean"] is None
-        else rows[0]["val_accuracy_mean"] >= TARGET,
+        if not now or now[0]["val_accuracy_mean"] is None
+        else now[0]["val_accuracy_mean"] >= TARGET,
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),
     }
     args.out.write_text(json.dumps(out, indent=2, allow_nan=False) + "\n")

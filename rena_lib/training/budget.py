@@ -12,7 +12,9 @@ TASKS = ("cifar10", "kws")
 # the KWS baselines the paper compares with (Zhang et al. 2017, ML-KWS-for-MCU).
 KWS_PAPER_STEPS = 30_000
 # The `cpu` budgets (measured on 2 cores, README "Budgets"): KWS children of the whole training set.
-CPU_KWS_EPOCHS, CPU_CIFAR_EPOCHS = 30, 20
+# CIFAR-10: the first two cycles of the paper's SGDR schedule (10 + 20 epochs; its 150 epochs are four,
+# 10 + 20 + 40 + 80), so a child ends annealed; 20 epochs stopped mid-restart (0.631, below the 0.65 target).
+CPU_KWS_EPOCHS, CPU_CIFAR_EPOCHS = 30, 30
 #: epochs of a KWS child in the real-data searches (the cpu recipe at a third of its epochs)
 SEARCH_KWS_EPOCHS = 10
 
