@@ -83,7 +83,7 @@ class Budget:
         """The reduced-fidelity budget of real-data searches: the cpu recipe at a third of its KWS epochs."""
         if _check_task(task) == "cifar10":
             raise ValueError(
-                "no search budget for cifar10 yet (its cpu budget is not validated); use smoke or cpu"
+                "no search budget for cifar10 yet (no real-data CIFAR-10 search has been run); use smoke or cpu"
             )
         return cls(task, epochs=SEARCH_KWS_EPOCHS, batch_size=64)
 
