@@ -5,7 +5,7 @@
 Trains spaces.BASELINES["cifar_layer"] (a VGG-like 7-layer network) for real on the CIFAR-10 subset
 (10,000 training images, 10% held out for validation) at Budget.cpu("cifar10"), one training per seed,
 each appended to benchmarks/results/cifar_cpu_budget_runs.jsonl as it ends. Target: >= 0.65. Trainings at an
-earlier cpu budget stay in the runs file and are summarised per epochs; the target is judged on today's.
+earlier cpu budget stay in the runs file and are summarised per budget; the target is judged on the current one.
 """
 
 from __future__ import annotations
@@ -64,13 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"[seed {seed}] {name}: val {result.performance:.3f} test {result.test_accuracy} in {result.wall_time:.0f} s"
         )
-    current = Budget.cpu("cifar10").epochs
-    records = read_records(args.runs)
-    rows = [
-        summarize([r for r in records if r["budget"]["epochs"] == epochs])[0]
-        | {"epochs": epochs, "current_cpu_budget": epochs == current}
-        for epochs in sorted({r["budget"]["epochs"] for r in records})
-    ]
+    current = record_key({"name": name, "budget": Budget.cpu("cifar10").to_dict(), "seed": 0})[:2]
+    by_budget: dict[tuple[str, str], list[dict]] = {}  # (name, budget without its seed): one row each
+    for r in read_records(args.runs):
+        by_budget.setdefault(record_key(r)[:2], []).append(r)
+    rows = sorted(
+        (
+            summarize(recs)[0] | {"epochs": recs[0]["budget"]["epochs"], "current_cpu_budget": key == current}
+            for key, recs in by_budget.items()
+        ),
+        key=lambda row: row["epochs"],
+    )
     now = [r for r in rows if r["current_cpu_budget"]]
     out = {
         **header("cifar_cpu_budget", __file__, argv),

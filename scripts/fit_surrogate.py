@@ -46,20 +46,19 @@ def search_rows(searches: Path) -> list[dict]:
     budget = search_budget(0).to_dict()
     rows = []
     found = read_searches(searches) if searches.is_dir() else {}
-    for strategy, log in (
-        (s, log) for s, logs in found.items() for log in logs
-    ):  # fig4b's names, not proposers
-        for r in log.records:
-            if r["failed"] or r["cached"]:
-                continue
-            rows.append({
-                "name": r["notation"], "notation": r["notation"], "spec": r["spec"], "spec_key": r["spec_key"],
-                "task": "kws", "params": r["params"], "flops": r["flops"], "intensity": r["intensity"],
-                "budget": budget, "seed": 0, "failed": False, "reason": None,
-                "val_accuracy": r["performance"], "test_accuracy": r["test_accuracy"],
-                "wall_time": r["wall_time"], "scale": "search", "source": f"search:{strategy}",
-                "search": log.directory.name, "child_id": r["child_id"],
-            })  # fmt: skip
+    for strategy, logs in found.items():  # fig4b's names (rena_tuned too), not proposers
+        for log in logs:
+            for r in log.records:
+                if r["failed"] or r["cached"]:
+                    continue
+                rows.append({
+                    "name": r["notation"], "notation": r["notation"], "spec": r["spec"], "spec_key": r["spec_key"],
+                    "task": "kws", "params": r["params"], "flops": r["flops"], "intensity": r["intensity"],
+                    "budget": budget, "seed": 0, "failed": False, "reason": None,
+                    "val_accuracy": r["performance"], "test_accuracy": r["test_accuracy"],
+                    "wall_time": r["wall_time"], "scale": "search", "source": f"search:{strategy}",
+                    "search": log.directory.name, "child_id": r["child_id"],
+                })  # fmt: skip
     return rows
 
 

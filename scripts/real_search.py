@@ -71,8 +71,10 @@ def report(args: argparse.Namespace) -> None:
     logs = read_searches(args.out)
     searches = {}
     for log in (log for strategy_logs in logs.values() for log in strategy_logs):
-        total = log.config.episodes * log.config.episode_size * log.config.batch_size
-        searches[log.directory.name] = {"planned_children": total, **summarize_search(log.records)}
+        searches[log.directory.name] = {
+            "planned_children": log.config.total_children,
+            **summarize_search(log.records),
+        }
     logs = {strategy: [log for log in v if len(log)] for strategy, v in logs.items()}
     logs = {strategy: v for strategy, v in logs.items() if v}
     anytime = anytime_rows(anytime_table(anytime_curves(logs), at=(50, 100, 150, 200, 400))) if logs else None

@@ -49,8 +49,6 @@ def test_optimisers_follow_the_paper():
     assert float(schedule(299)) == pytest.approx(0.001, abs=1e-4)
     assert float(schedule(300)) == pytest.approx(0.05)
     # the CIFAR-10 cpu budget stops at the end of a cycle (annealed), not mid-restart as 20 epochs did
-    from rena_lib.training import Budget
-
     assert float(schedule(Budget.cpu("cifar10").epochs * 10 - 1)) == pytest.approx(0.001, abs=1e-4)
     assert float(kws_optimizer().learning_rate) == pytest.approx(1e-3)
     decay = kws_schedule()
