@@ -117,6 +117,21 @@ def read_searches(root: str | os.PathLike[str]) -> dict[str, list[SearchLog]]:
     return found
 
 
+def curve_searches(searches: Mapping[str, Sequence[SearchLog]]) -> dict[str, list[SearchLog]]:
+    """Per strategy, the searches that reached their planned children, or its longest one where none has.
+
+    The anytime curves stop at a strategy's shortest search, so a search still running (a seed with a few
+    children) would cut its strategy's curve short; it shows in the per-search tables, not in the curves.
+    """
+    chosen = {}
+    for strategy, logs in searches.items():
+        logs = [log for log in logs if len(log)]
+        done = [log for log in logs if log.config is None or len(log) >= log.config.total_children]
+        if done or logs:
+            chosen[strategy] = done or [max(logs, key=len)]
+    return chosen
+
+
 def _seed(directory: Path) -> int:
     tail = directory.name.rsplit("-seed", 1)[1]
     return int(tail) if tail.isdigit() else -1

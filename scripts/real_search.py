@@ -41,6 +41,7 @@ from rena_lib.fig4b import (  # noqa: E402
     FlopsCap,
     anytime_rows,
     config,
+    curve_searches,
     read_searches,
     summarize_search,
 )
@@ -75,8 +76,7 @@ def report(args: argparse.Namespace) -> None:
             "planned_children": log.config.total_children,
             **summarize_search(log.records),
         }
-    logs = {strategy: [log for log in v if len(log)] for strategy, v in logs.items()}
-    logs = {strategy: v for strategy, v in logs.items() if v}
+    logs = curve_searches(logs)  # a search still running would cut its strategy's curve short
     anytime = anytime_rows(anytime_table(anytime_curves(logs), at=(50, 100, 150, 200, 400))) if logs else None
     summary = {
         **header("real_search", __file__),
@@ -88,6 +88,7 @@ def report(args: argparse.Namespace) -> None:
         "max_flops_trained": args.max_flops,
         "departure": "children above max_flops_trained FLOPs per example are failed children (reward 0), not trained",
         "searches": searches,
+        "anytime_searches": {strategy: [log.directory.name for log in v] for strategy, v in logs.items()},
         "anytime_median_iqr_over_seeds": anytime,
     }  # fmt: skip
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")

@@ -126,3 +126,16 @@ def test_searches_are_read_by_strategy_and_seed_and_the_claims_counted(tmp_path)
         ] == first
     with pytest.raises(FileNotFoundError, match="no searches at"):
         fig4b.read_searches(tmp_path / "missing")
+
+
+def test_the_curves_leave_out_a_search_still_running(tmp_path):
+    for seed in (0, 1):
+        run_search(fig4b.config("random", seed, 50), ProxyEvaluator(), tmp_path / f"random-seed{seed}",
+                   progress=False)  # fmt: skip
+    searches = fig4b.read_searches(tmp_path)
+    searches["random"][1].records = searches["random"][1].records[:20]  # seed 1 stopped at 20 of 50
+    assert [log.directory.name for log in fig4b.curve_searches(searches)["random"]] == ["random-seed0"]
+    searches["random"][0].records = searches["random"][0].records[:10]  # none complete: the longest
+    assert [log.directory.name for log in fig4b.curve_searches(searches)["random"]] == ["random-seed1"]
+    searches["random"][0].records = searches["random"][1].records = []
+    assert fig4b.curve_searches(searches) == {}
