@@ -17,6 +17,7 @@ import pandas as pd
 
 from rena_lib.evaluation import EvalResult, Evaluator
 from rena_lib.search import SearchConfig, SearchLog
+from rena_lib.search.reuse import trained_here
 
 __all__ = [
     "CONSTRAINTS",
@@ -145,7 +146,8 @@ def summarize_search(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     best = max(feasible, key=lambda r: r["reward"], default=None)
     return {
         "children": len(records),
-        "trained": sum(1 for r in ok if not r["cached"]),
+        "trained": sum(1 for r in ok if trained_here(r)),
+        "reused_from_other_searches": sum(1 for r in ok if not r["cached"] and not trained_here(r)),
         "failed": len(records) - len(ok),
         "not_trained_above_flops_cap": sum(
             1 for r in records if (r["reason"] or "").startswith("not trained:")

@@ -40,8 +40,9 @@ OTHER_TABLES = (
 
 
 def search_rows(searches: Path) -> list[dict]:
-    """One table row per child trained (not cached, not failed) by the real-data searches."""
+    """One table row per child the real-data searches trained (not failed, cached or reused)."""
     from rena_lib.fig4b import read_searches
+    from rena_lib.search.reuse import trained_here
 
     budget = search_budget(0).to_dict()
     rows = []
@@ -49,7 +50,7 @@ def search_rows(searches: Path) -> list[dict]:
     for strategy, logs in found.items():  # fig4b's names (rena_tuned too), not proposers
         for log in logs:
             for r in log.records:
-                if r["failed"] or r["cached"]:
+                if not trained_here(r):  # failed, cached, or another search's training reused
                     continue
                 rows.append({
                     "name": r["notation"], "notation": r["notation"], "spec": r["spec"], "spec_key": r["spec_key"],

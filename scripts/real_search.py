@@ -52,16 +52,21 @@ OUT = ROOT / "results" / "cpu" / "real_searches"
 def run(args: argparse.Namespace) -> None:
     """Run (resuming) every requested search in turn."""
     from rena_lib.search import run_search
+    from rena_lib.search.reuse import ReusedTrainings
     from rena_lib.training import KwsEvaluator
 
-    ev = FlopsCap(KwsEvaluator(search_budget(0), split_salt="rena", with_test=True).prepare(), args.max_flops)
+    budget = search_budget(0)
+    trainer = KwsEvaluator(budget, split_salt="rena", with_test=True).prepare()
+    # a child another search under --out already trained at this budget is not trained again
+    ev = FlopsCap(ReusedTrainings(trainer, args.out, budget.to_dict()), args.max_flops)
     for seed in args.seeds:
         for strategy in args.strategies:
             directory = args.out / f"{strategy}-seed{seed}"
             cfg = config(strategy, seed, args.children)
             t0 = time.time()
             log = run_search(cfg, ev, directory, resume=(directory / "config.json").exists(), progress=False)
-            print(f"{directory.name}: {len(log)} children, {time.time() - t0:.0f} s this run", flush=True)
+            print(f"{directory.name}: {len(log)} children, {time.time() - t0:.0f} s this run "
+                  f"({ev.evaluator.reused} trainings reused so far)", flush=True)  # fmt: skip
             report(args)
 
 

@@ -203,6 +203,50 @@ def test_repeated_specs_reuse_the_cached_result(tmp_path):
     assert all(r["performance"] == first[r["spec_key"]]["performance"] for r in cached)
 
 
+def test_a_second_search_reuses_the_trainings_of_the_first_at_the_same_budget(tmp_path):
+    from dataclasses import replace
+
+    from rena_lib.search.reuse import ReusedTrainings, trained_here
+
+    budget = {"task": "kws", "epochs": 10, "seed": 0}
+
+    class Trainer(Counting):  # the proxy, logging its budget as the real evaluators do
+        def __call__(self, spec):
+            return replace(super().__call__(spec), extras={"budget": budget})
+
+    first, again, other = Trainer(), Trainer(), Trainer()
+    a = run_search(small(), first, tmp_path / "a-seed0", progress=False)
+    b = run_search(small(), ReusedTrainings(again, tmp_path, budget), tmp_path / "b-seed0", progress=False)
+    assert again.calls == [] and len(first.calls) == len(set(first.calls)) > 5  # nothing trained twice
+    trained = {r["spec_key"]: r for r in a.records if trained_here(r)}
+    reused = [r for r in b.records if not r["failed"] and not r["cached"]]
+    assert len(reused) == len(trained) and not any(trained_here(r) for r in b.records)
+    for r in reused:
+        origin = trained[r["spec_key"]]
+        assert r["extras"]["reused_from"] == {"search": "a-seed0", "child_id": origin["child_id"],
+                                              "wall_time": origin["wall_time"]}  # fmt: skip
+        assert (r["performance"], r["reward"], r["wall_time"]) == (
+            origin["performance"],
+            origin["reward"],
+            0.0,
+        )
+    assert strip([{**r, "extras": None} for r in b.records]) == strip(
+        [{**r, "extras": None} for r in a.records]
+    )
+    from rena_lib.fig4b import summarize_search
+
+    summary = summarize_search(b.records)
+    assert (summary["trained"], summary["reused_from_other_searches"], summary["training_hours"]) == (
+        0, len(reused), 0.0,
+    )  # fmt: skip
+    # another budget: nothing to reuse, every child trained
+    run_search(small(), ReusedTrainings(other, tmp_path, {**budget, "epochs": 30}), tmp_path / "c-seed0",
+               progress=False)  # fmt: skip
+    assert sorted(other.calls) == sorted(first.calls)
+    with pytest.raises(ValueError, match="budget must be"):
+        ReusedTrainings(first, tmp_path, {})
+
+
 def test_a_batch_executor_gives_the_same_log(tmp_path, random_run):
     """Executors other than the local one get each step's new children as one batch."""
     from rena_lib.evaluation import safe_evaluate
