@@ -123,12 +123,13 @@ def curve_searches(searches: Mapping[str, Sequence[SearchLog]]) -> dict[str, lis
 
     The anytime curves stop at a strategy's shortest search, so a search still running (a seed with a few
     children) would cut its strategy's curve short; it shows in the per-search tables, not in the curves.
+    A search without a config.json has no planned size and counts as complete; empty searches are left out.
     """
     chosen = {}
     for strategy, logs in searches.items():
         logs = [log for log in logs if len(log)]
-        done = [log for log in logs if log.config is None or len(log) >= log.config.total_children]
-        if done or logs:
+        if logs:
+            done = [log for log in logs if log.config is None or len(log) >= log.config.total_children]
             chosen[strategy] = done or [max(logs, key=len)]
     return chosen
 

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> None:
     budget = search_budget(0)
     trainer = KwsEvaluator(budget, split_salt="rena", with_test=True).prepare()
     # a child another search under --out already trained at this budget is not trained again
-    ev = FlopsCap(ReusedTrainings(trainer, args.out, budget.to_dict()), args.max_flops)
+    reuse = ReusedTrainings(trainer, args.out, budget.to_dict())
+    ev = FlopsCap(reuse, args.max_flops)
     for seed in args.seeds:
         for strategy in args.strategies:
             directory = args.out / f"{strategy}-seed{seed}"
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
             t0 = time.time()
             log = run_search(cfg, ev, directory, resume=(directory / "config.json").exists(), progress=False)
             print(f"{directory.name}: {len(log)} children, {time.time() - t0:.0f} s this run "
-                  f"({ev.evaluator.reused} trainings reused so far)", flush=True)  # fmt: skip
+                  f"({reuse.reused} trainings reused so far)", flush=True)  # fmt: skip
             report(args)
 
 

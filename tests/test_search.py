@@ -206,6 +206,7 @@ def test_repeated_specs_reuse_the_cached_result(tmp_path):
 def test_a_second_search_reuses_the_trainings_of_the_first_at_the_same_budget(tmp_path):
     from dataclasses import replace
 
+    from rena_lib.fig4b import summarize_search
     from rena_lib.search.reuse import ReusedTrainings, trained_here
 
     budget = {"task": "kws", "epochs": 10, "seed": 0}
@@ -233,8 +234,6 @@ def test_a_second_search_reuses_the_trainings_of_the_first_at_the_same_budget(tm
     assert strip([{**r, "extras": None} for r in b.records]) == strip(
         [{**r, "extras": None} for r in a.records]
     )
-    from rena_lib.fig4b import summarize_search
-
     summary = summarize_search(b.records)
     assert (summary["trained"], summary["reused_from_other_searches"], summary["training_hours"]) == (
         0, len(reused), 0.0,

@@ -42,9 +42,8 @@ class ReusedTrainings:
         stamp = (stat.st_mtime_ns, stat.st_size)
         cached = self._index.get(path)
         if cached is None or cached[0] != stamp:
-            records, _ = read_jsonl(
-                path, "child_id"
-            )  # an incomplete last line (a write cut short) is left out
+            # an incomplete last line (a write cut short) is left out
+            records, _ = read_jsonl(path, "child_id")
             found: dict[str, dict[str, Any]] = {}
             for r in records:
                 if trained_here(r) and (r.get("extras") or {}).get("budget") == self.budget:
