@@ -27,6 +27,7 @@ __all__ = [
     "STUDY",
     "FlopsCap",
     "anytime_rows",
+    "best_feasible_children",
     "children_per_episode",
     "claims_table",
     "config",
@@ -162,6 +163,25 @@ def summarize_search(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "best_val_accuracy": round(max((r["performance"] for r in ok), default=0.0), 4),
         "training_hours": round(sum(r["wall_time"] for r in records) / 3600, 3),
     }
+
+
+def best_feasible_children(searches: Mapping[str, Sequence[SearchLog]], top: int = 1) -> list[dict[str, Any]]:
+    """The `top` best feasible children of every search (best-child rule), one row per distinct spec,
+    best first, with the searches that found it and its accuracies at the search budget."""
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise ValueError(f"top must be an int >= 1, got {top!r}")
+    rows: dict[str, dict[str, Any]] = {}
+    for logs in searches.values():
+        for log in logs:
+            for rec in SearchLog.ranked(log.records, feasible_only=True)[:top]:
+                row = rows.setdefault(rec["spec_key"], {
+                    "spec_key": rec["spec_key"], "notation": rec["notation"], "spec": rec["spec"],
+                    "params": rec["params"], "flops": rec["flops"], "intensity": rec["intensity"],
+                    "search_val_accuracy": rec["performance"], "search_test_accuracy": rec.get("test_accuracy"),
+                    "found_by": [],
+                })  # fmt: skip
+                row["found_by"].append(f"{log.directory.name} child {rec['child_id'] + 1}")
+    return sorted(rows.values(), key=lambda r: (-r["search_val_accuracy"], r["spec_key"]))
 
 
 def anytime_rows(table: pd.DataFrame) -> dict[str, dict[str, Any]]:

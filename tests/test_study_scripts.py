@@ -139,3 +139,63 @@ def test_the_curves_leave_out_a_search_still_running(tmp_path):
     assert [log.directory.name for log in fig4b.curve_searches(searches)["random"]] == ["random-seed1"]
     searches["random"][0].records = searches["random"][1].records = []
     assert fig4b.curve_searches(searches) == {}
+
+
+def _rec(child_id, notation, reward, feasible=True, failed=False):
+    return {"child_id": child_id, "spec_key": notation, "notation": notation, "spec": {"n": notation},
+            "params": 1, "flops": 2.0, "intensity": 11.0, "performance": reward, "test_accuracy": reward - 0.01,
+            "reward": reward, "feasible": feasible, "failed": failed}  # fmt: skip
+
+
+def test_the_best_feasible_children_are_one_row_per_spec_best_first():
+    from types import SimpleNamespace
+
+    def log(name, records):
+        return SimpleNamespace(directory=Path(name), records=records)
+
+    a = log("rena-seed0", [_rec(0, "A", 0.9, feasible=False), _rec(1, "B", 0.5), _rec(2, "C", 0.6),
+                           _rec(3, "D", 0.7, failed=True)])  # fmt: skip
+    b = log("random-seed0", [_rec(0, "C", 0.6), _rec(1, "E", 0.4), _rec(2, "E", 0.4)])
+    rows = fig4b.best_feasible_children({"rena": [a], "random": [b]})
+    assert [(r["notation"], r["found_by"]) for r in rows] == [
+        ("C", ["rena-seed0 child 3", "random-seed0 child 1"])
+    ]
+    rows = fig4b.best_feasible_children({"rena": [a], "random": [b]}, top=2)
+    assert [r["notation"] for r in rows] == ["C", "B", "E"]  # the infeasible A and the failed D never
+    assert rows[2]["found_by"] == ["random-seed0 child 2"] and rows[1]["search_test_accuracy"] == 0.49
+    assert fig4b.best_feasible_children({"rena": [log("x-seed0", [_rec(0, "A", 0.9, feasible=False)])]}) == []
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="top must be an int >= 1"):
+            fig4b.best_feasible_children({}, top=bad)
+
+
+def test_the_retraining_report_sets_cpu_accuracies_beside_the_search_and_the_paper(tmp_path, capsys):
+    import retrain_best
+
+    from rena_lib.real_trainings import append_record
+    from rena_lib.training import Budget
+
+    out = tmp_path / "retrained"
+    for name, search_val, vals in (
+        ("Conv2d (1,12,20,10,1,5)", 0.50, (0.70, 0.74)),
+        ("FC (2,64)", 0.45, (0.60,)),
+    ):
+        for seed, val in enumerate(vals):
+            append_record(out / "runs.jsonl", {
+                "name": name, "notation": name, "spec": {}, "budget": Budget.cpu("kws").replace(seed=seed).to_dict(),
+                "seed": seed, "val_accuracy": val, "test_accuracy": val - 0.02, "wall_time": 60.0, "failed": False,
+                "scale": "cpu", "found_by": [f"rena-seed{seed} child 9"], "search_val_accuracy": search_val,
+                "data": {"dataset": "speech_commands"}, "params": 5, "flops": 1.0, "intensity": 12.0,
+            })  # fmt: skip
+    assert retrain_best.main(["--searches", str(tmp_path), "--report", "--seeds", "0", "1"]) == 0
+    table = pd.read_csv(out / "retrained.csv")
+    assert list(table["name"]) == ["Conv2d (1,12,20,10,1,5)", "FC (2,64)"]
+    assert list(table["seeds"]) == [2, 1] and table.loc[0, "test_accuracy_mean"] == pytest.approx(0.70)
+    assert table.loc[0, "found_by"] == "rena-seed0 child 9" and table.loc[1, "search_val_accuracy"] == 0.45
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["children"] == 2 and summary["children_with_all_seeds"] == 1 and summary["trainings"] == 3
+    assert summary["paper_architecture"]["name"] == "RENA (size < 0.1M, intensity > 10)"
+    assert (
+        summary["paper_architecture"]["seeds"] == 3 and summary["spearman_search_vs_cpu_val_accuracy"] is None
+    )
+    assert "RENA (size < 0.1M, intensity > 10) at this budget" in capsys.readouterr().out
