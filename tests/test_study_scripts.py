@@ -199,3 +199,37 @@ def test_the_retraining_report_sets_cpu_accuracies_beside_the_search_and_the_pap
         summary["paper_architecture"]["seeds"] == 3 and summary["spearman_search_vs_cpu_val_accuracy"] is None
     )
     assert "RENA (size < 0.1M, intensity > 10) at this budget" in capsys.readouterr().out
+
+
+def test_the_bootstrap_draws_whole_architectures_deterministically():
+    import surrogate_stability
+
+    rows = [{"spec": {"a": i % 4}, "seed": i} for i in range(10)]  # 4 architectures, 3 / 3 / 2 / 2 rows
+    one = surrogate_stability.bootstrap(rows, 0)
+    assert one == surrogate_stability.bootstrap(rows, 0) and one != surrogate_stability.bootstrap(rows, 1)
+    for spec in {json.dumps(r["spec"]) for r in one}:  # every drawn architecture comes with all its rows
+        drawn = [r["seed"] for r in one if json.dumps(r["spec"]) == spec]
+        every = [r["seed"] for r in rows if json.dumps(r["spec"]) == spec]
+        assert len(drawn) % len(every) == 0 and set(drawn) == set(every)
+
+
+def test_the_stability_study_ranks_the_strategies_on_each_refit(tmp_path, capsys):
+    import surrogate_stability
+
+    out = tmp_path / "study"
+    args = ["--refits", "1", "--seeds", "0", "--children", "50", "--strategies", "random", "evolution"]
+    with pytest.raises(SystemExit):
+        surrogate_stability.main([*args, "--out", str(out)])  # no study to compare with
+    assert "run scripts/surrogate_study.py first" in capsys.readouterr().err
+    out.mkdir()
+    (out / "summary.json").write_text((ROOT / "results/cpu/surrogate_study/summary.json").read_text())
+    assert surrogate_stability.main([*args, "--out", str(out)]) == 0
+    got = json.loads((out / "stability.json").read_text())
+    assert got["refits_finished"] == 1 and sum(got["first_place_count"].values()) == 1
+    (refit,) = got["refits"]
+    assert sorted(refit["order"]) == ["evolution", "random"]
+    rewards = refit["median_best_feasible_reward"]
+    assert rewards[refit["order"][0]] >= rewards[refit["order"][1]]
+    assert set(refit["median_feasible_share_after_120"].values()) == {None}  # 50 children: none after 120
+    assert surrogate_stability.main([*args, "--out", str(out), "--report"]) == 0  # resumes: same numbers
+    assert json.loads((out / "stability.json").read_text())["refits"] == got["refits"]
