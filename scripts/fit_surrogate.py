@@ -6,7 +6,8 @@ The table (results/cpu/real_trainings/table.jsonl) holds every real training of 
 its budget: results/cpu/real_trainings/runs.jsonl (Table 2's rows and random walks at the search budget,
 scripts/collect_real_trainings.py), every child trained by the real-data searches
 (results/cpu/real_searches/*/log.jsonl, scripts/real_search.py), labelled "search:<strategy>", and the
-cpu-budget Table 2 trainings and the smoke-budget budget study (OTHER_TABLES). A spec trained by several
+cpu-budget Table 2 trainings, the cpu-budget retrainings of the real searches' best children
+(scripts/retrain_best.py) and the smoke-budget budget study (OTHER_TABLES). A spec trained by several
 sources keeps every row (they are separate trainings), except replays: a training at the same budget and
 seed that gave the same accuracies as a row already there (training is deterministic by seed; RENA and
 rena_tuned of one seed sample the same first 50 children) is dropped and counted. The surrogate (rena_lib.surrogate), on the
@@ -35,6 +36,7 @@ SURROGATE = ROOT / "results" / "cpu" / "surrogate"
 #: the project's other tables of real trainings: (file, source label)
 OTHER_TABLES = (
     (ROOT / "results" / "cpu" / "table2" / "runs.jsonl", "table2 (cpu budget)"),
+    (ROOT / "results" / "cpu" / "real_searches" / "retrained" / "runs.jsonl", "retrained best (cpu budget)"),
     (ROOT / "benchmarks" / "results" / "budgets_smoke_runs.jsonl", "budgets (smoke budget)"),
 )
 
