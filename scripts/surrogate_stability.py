@@ -85,8 +85,9 @@ def _median_stats(logs: list, after: int) -> tuple[float, float | None]:
 
     best, share = [], []
     for log in logs:
+        top = log.best()  # SearchLog's best-child rule: the feasible, not failed child of highest reward
+        best.append(0.0 if top is None else top["reward"])
         ok = [bool(r["feasible"]) and not r["failed"] for r in log.records]
-        best.append(max((r["reward"] for r, f in zip(log.records, ok, strict=True) if f), default=0.0))
         if len(ok) > after:
             share.append(float(np.mean(ok[after:])))
     return float(np.median(best)), float(np.median(share)) if share else None
