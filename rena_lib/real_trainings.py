@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "record_key",
     "summarize",
     "table2_trained",
+    "train_and_append",
     "training_record",
 ]
 
@@ -141,6 +143,28 @@ def append_record(path: str | os.PathLike[str], rec: dict[str, Any]) -> None:
         f.write(line + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def train_and_append(
+    evaluator: Any,
+    name: str,
+    spec: Any,
+    budget: Any,
+    path: str | os.PathLike[str],
+    *,
+    data: dict[str, Any],
+    **extra: Any,
+) -> Any:
+    """Train `spec` at `budget` with `evaluator`, append its record to `path` and return the EvalResult."""
+    evaluator.budget = budget
+    load = os.getloadavg()[0]
+    result = evaluator(spec)
+    finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    append_record(path, training_record(
+        name, spec, result, budget, data=data, **extra, load_before=round(load, 2),
+        load_after=round(os.getloadavg()[0], 2), finished=finished,
+    ))  # fmt: skip
+    return result
 
 
 def summarize(records: Iterable[dict[str, Any]], by: str = "name") -> list[dict[str, Any]]:

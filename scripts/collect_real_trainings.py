@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -81,7 +80,7 @@ def walk_specs(walks: int, steps: int, seed: int, max_flops: float) -> list[tupl
 
 def collect(args: argparse.Namespace) -> None:
     """Train every child of the chosen source that the table does not hold yet."""
-    from rena_lib.real_trainings import append_record, kws_data, read_records, training_record
+    from rena_lib.real_trainings import kws_data, read_records, train_and_append
     from rena_lib.training import KwsEvaluator
 
     runs = args.out / "runs.jsonl"
@@ -97,14 +96,11 @@ def collect(args: argparse.Namespace) -> None:
     for name, spec, where in todo:
         if (spec.key(), budget.seed) in done or (args.limit and trained >= args.limit):
             continue
-        load, t0 = os.getloadavg()[0], time.time()
-        result = ev(spec)
-        rec = training_record(
-            name, spec, result, budget, data=data, scale="search", source=args.source, spec_key=spec.key(),
-            **({"walk_seed": args.seed, **where} if where else {}), load_before=round(load, 2),
-            load_after=round(os.getloadavg()[0], 2), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        t0 = time.time()
+        result = train_and_append(
+            ev, name, spec, budget, runs, data=data, scale="search", source=args.source, spec_key=spec.key(),
+            **({"walk_seed": args.seed, **where} if where else {}),
         )  # fmt: skip
-        append_record(runs, rec)
         done.add((spec.key(), budget.seed))
         trained += 1
         acc = "failed: " + str(result.reason) if result.failed else f"val {result.performance:.3f}"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -43,7 +42,7 @@ def candidates(searches_dir: Path, top: int) -> list[dict]:
 def train(args: argparse.Namespace) -> None:
     """Train every (child, seed) not yet in runs.jsonl, seed 0 of every child first."""
     from rena_lib.arch.spec import Spec
-    from rena_lib.real_trainings import append_record, done_keys, kws_data, record_key, training_record
+    from rena_lib.real_trainings import done_keys, kws_data, record_key, train_and_append
     from rena_lib.training import Budget, KwsEvaluator
 
     todo = candidates(args.searches, args.top)
@@ -60,16 +59,11 @@ def train(args: argparse.Namespace) -> None:
             budget = budget0.replace(seed=seed)
             if record_key({"name": row["notation"], "budget": budget.to_dict(), "seed": seed}) in done:
                 continue
-            ev.budget = budget
-            spec = Spec.from_dict(row["spec"])
-            load, t0 = os.getloadavg()[0], time.time()
-            result = ev(spec)
-            rec = training_record(
-                row["notation"], spec, result, budget, data=data, scale="cpu", spec_key=row["spec_key"],
-                found_by=row["found_by"], search_val_accuracy=row["search_val_accuracy"], load_before=round(load, 2),
-                load_after=round(os.getloadavg()[0], 2), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            t0 = time.time()
+            result = train_and_append(
+                ev, row["notation"], Spec.from_dict(row["spec"]), budget, runs, data=data, scale="cpu",
+                spec_key=row["spec_key"], found_by=row["found_by"], search_val_accuracy=row["search_val_accuracy"],
             )  # fmt: skip
-            append_record(runs, rec)
             acc = "failed: " + str(result.reason) if result.failed else f"val {result.performance:.3f}"
             print(f"[seed {seed}] {row['notation']}: {acc} test {result.test_accuracy} in {time.time() - t0:.0f} s",
                   flush=True)  # fmt: skip

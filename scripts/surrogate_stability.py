@@ -13,7 +13,7 @@ read as noiseless seeds). On each refit, the study's strategies search with the 
 (rena_lib.fig4b) and seeds. <out>/stability.json (committed) holds, per refit and strategy, the median over
 seeds of the best feasible reward at the last child and of the feasible share after child 120, the order
 of the strategies, how often each comes first, and the Kendall tau between each refit's order and the
-full surrogate's (results/cpu/surrogate_study/summary.json). The logs go to <out>/stability_logs/ (not
+full surrogate's (results/cpu/surrogate_study/curves.csv). The logs go to <out>/stability_logs/ (not
 committed; a killed run resumes from them).
 """
 
@@ -93,6 +93,16 @@ def _median_stats(logs: list, after: int) -> tuple[float, float | None]:
     return float(np.median(best)), float(np.median(share)) if share else None
 
 
+def _reference(curves_csv: Path, strategies: list[str], children: int) -> dict[str, float]:
+    """The full surrogate's median best feasible reward per strategy at `children` (0.0 if none yet)."""
+    import pandas as pd
+
+    curves = pd.read_csv(curves_csv)
+    at = curves[(curves["statistic"] == "best feasible reward") & (curves["searched children"] == children)]
+    medians = dict(zip(at["strategy"], at["median"], strict=True))
+    return {s: 0.0 if pd.isna(medians[s]) else float(medians[s]) for s in strategies if s in medians}
+
+
 def report(args: argparse.Namespace) -> None:
     """Write stability.json from the refits' logs."""
     from scipy.stats import kendalltau
@@ -100,15 +110,7 @@ def report(args: argparse.Namespace) -> None:
     from rena_lib.fig4b import read_searches
 
     after = PAPER_RENA_FEASIBLE_AFTER
-    full = json.loads((args.out / "summary.json").read_text())["anytime_median_iqr_over_seeds"]
-    last = f"at {args.children}"
-    reference = {
-        s: float(full[f"{s} / best feasible reward"][last].split(" ")[0])
-        if full.get(f"{s} / best feasible reward", {}).get(last) not in (None, "none")
-        else 0.0
-        for s in args.strategies
-        if f"{s} / best feasible reward" in full
-    }
+    reference = _reference(args.out / "curves.csv", args.strategies, args.children)
     refits = []
     for b in range(args.refits):
         directory = args.out / "stability_logs" / f"refit{b}"
@@ -178,9 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.refits < 1:
         ap.error("--refits must be >= 1")
     config(args.strategies[0], 0, args.children)  # a bad --children fails here, before anything runs
-    if not (args.out / "summary.json").exists():
+    if not (args.out / "curves.csv").exists():
         ap.error(
-            f"{args.out / 'summary.json'} is missing: run scripts/surrogate_study.py first (the reference)"
+            f"{args.out / 'curves.csv'} is missing: run scripts/surrogate_study.py first (the reference)"
         )
     if not args.report:
         run(args)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -51,7 +50,7 @@ def _flops(notation: str) -> float:
 def train(args: argparse.Namespace) -> None:
     """Train every (row, seed) not yet in runs.jsonl."""
     from rena_lib.arch import from_paper_notation
-    from rena_lib.real_trainings import append_record, done_keys, kws_data, record_key, training_record
+    from rena_lib.real_trainings import done_keys, kws_data, record_key, train_and_append
     from rena_lib.training import Budget, KwsEvaluator
 
     runs = args.out / "runs.jsonl"
@@ -67,16 +66,10 @@ def train(args: argparse.Namespace) -> None:
         key = record_key({"name": name, "budget": budget.to_dict(), "seed": seed})
         if key in done:
             continue
-        ev.budget = budget
-        spec = from_paper_notation(notation, "kws")
-        load = os.getloadavg()[0]
         t0 = time.time()
-        result = ev(spec)
-        rec = training_record(
-            name, spec, result, budget, data=data, scale=args.budget, load_before=round(load, 2),
-            load_after=round(os.getloadavg()[0], 2), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        )  # fmt: skip
-        append_record(runs, rec)
+        result = train_and_append(
+            ev, name, from_paper_notation(notation, "kws"), budget, runs, data=data, scale=args.budget
+        )
         done.add(key)
         acc = "failed: " + str(result.reason) if result.failed else f"val {result.performance:.3f}"
         print(

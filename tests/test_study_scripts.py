@@ -222,7 +222,7 @@ def test_the_stability_study_ranks_the_strategies_on_each_refit(tmp_path, capsys
         surrogate_stability.main([*args, "--out", str(out)])  # no study to compare with
     assert "run scripts/surrogate_study.py first" in capsys.readouterr().err
     out.mkdir()
-    (out / "summary.json").write_text((ROOT / "results/cpu/surrogate_study/summary.json").read_text())
+    (out / "curves.csv").write_text((ROOT / "results/cpu/surrogate_study/curves.csv").read_text())
     assert surrogate_stability.main([*args, "--out", str(out)]) == 0
     got = json.loads((out / "stability.json").read_text())
     assert got["refits_finished"] == 1 and sum(got["first_place_count"].values()) == 1
@@ -233,3 +233,29 @@ def test_the_stability_study_ranks_the_strategies_on_each_refit(tmp_path, capsys
     assert set(refit["median_feasible_share_after_120"].values()) == {None}  # 50 children: none after 120
     assert surrogate_stability.main([*args, "--out", str(out), "--report"]) == 0  # resumes: same numbers
     assert json.loads((out / "stability.json").read_text())["refits"] == got["refits"]
+
+
+def test_a_training_is_appended_with_its_budget_load_and_time_and_then_skipped(tmp_path):
+    from rena_lib import spaces
+    from rena_lib.evaluation import EvalResult
+    from rena_lib.real_trainings import done_keys, read_records, record_key, train_and_append
+    from rena_lib.training import Budget
+
+    class Fake:  # a test double: trains nothing, reports the budget's seed as the accuracy's last digit
+        budget = None
+
+        def __call__(self, spec):
+            return EvalResult(
+                performance=0.5 + self.budget.seed / 100, test_accuracy=0.4, epochs=3, wall_time=2.0
+            )
+
+    runs, spec, ev = tmp_path / "runs.jsonl", spaces.baseline("kws_layer"), Fake()
+    for seed in (0, 1):
+        budget = Budget.cpu("kws").replace(seed=seed)
+        result = train_and_append(ev, "baseline", spec, budget, runs, data={"dataset": "x"}, scale="cpu")
+        assert ev.budget is budget and result.performance == 0.5 + seed / 100
+    first, second = read_records(runs)
+    assert (first["seed"], first["val_accuracy"], second["val_accuracy"]) == (0, 0.5, 0.51)
+    assert first["scale"] == "cpu" and first["data"] == {"dataset": "x"} and first["epochs"] == 3
+    assert {"load_before", "load_after", "finished"} <= set(first) and first["notation"] == second["notation"]
+    assert record_key(first) in done_keys(runs) and len(done_keys(runs)) == 2
