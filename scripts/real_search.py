@@ -65,7 +65,9 @@ def run(args: argparse.Namespace) -> None:
             directory = args.out / f"{strategy}-seed{seed}"
             cfg = config(strategy, seed, args.children)
             t0 = time.time()
-            log = run_search(cfg, ev, directory, resume=(directory / "config.json").exists(), progress=False)
+            print(f"{directory.name}: searching ({cfg.total_children} children)", flush=True)
+            # a child takes minutes: the bar (stderr) shows each one, the best reward and the feasible count
+            log = run_search(cfg, ev, directory, resume=(directory / "config.json").exists(), progress=True)
             print(f"{directory.name}: {len(log)} children, {time.time() - t0:.0f} s this run "
                   f"({reuse.reused} trainings reused so far)", flush=True)  # fmt: skip
             report(args)
